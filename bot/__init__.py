@@ -1,0 +1,1 @@
+"""ASB Richtlinien-Assistent: answers staff questions from the association's released policy texts."""

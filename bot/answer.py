@@ -1,0 +1,149 @@
+"""Extractive answers: verbatim sentences from the retrieved passages, each with its citation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.chunking import Passage, split_sentences
+from bot.config import Settings
+from bot.german import Analyzer
+from bot.retrieve import Hit, Retrieval
+
+LEAD_IN = "In den freigegebenen Texten des ASB NRW steht dazu:"
+NO_ANSWER = (
+    "Dazu finde ich in den freigegebenen Texten keine passende Stelle – und ich erfinde keine "
+    "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung:"
+)
+NO_CONTACT = (
+    "Dazu finde ich in den freigegebenen Texten keine passende Stelle – und ich erfinde keine "
+    "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung des ASB NRW."
+)
+# A passage quoted further down must be at least this relevant compared with the first.
+SECONDARY_SHARE = 0.5
+SENTENCE_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited passage: the number the answer uses for it and its retrieval score."""
+
+    n: int
+    passage: Passage
+    score: float
+
+    def to_json(self) -> dict[str, object]:
+        """The source as the CLI's JSON shows it."""
+        p = self.passage
+        return {
+            "n": self.n,
+            "id": p.id,
+            "title": p.title,
+            "section": p.section,
+            "stand": p.stand,
+            "text": p.text,
+            "url": p.url,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says: text with [n] citations, the disclosure and the sources it used."""
+
+    question: str
+    text: str
+    abstained: bool
+    disclosure: str
+    sources: list[Source]
+    generator: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self, request_id: object = None) -> dict[str, object]:
+        """One JSON object, the CLI contract."""
+        data: dict[str, object] = {
+            "id": request_id,
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "disclosure": self.disclosure,
+            "sources": [s.to_json() for s in self.sources],
+            "generator": self.generator,
+        }
+        if self.notes:
+            data["notes"] = self.notes
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+def _is_line_block(passage: Passage) -> bool:
+    """Address-like blocks (lines without sentence ends) are quoted whole."""
+    lines = [ln for ln in passage.text.splitlines() if ln.strip()]
+    return len(lines) > 1 and not any(ln.rstrip().endswith((".", "?", "!", ":")) for ln in lines)
+
+
+def _quote_units(passage: Passage) -> list[str]:
+    if _is_line_block(passage):
+        return [", ".join(ln.strip() for ln in passage.text.splitlines() if ln.strip())]
+    return [s.lstrip("-*•+ ").strip() for s in split_sentences(passage.text)]
+
+
+def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str, float]) -> float:
+    found = set(analyzer.terms(sentence)) & terms
+    return sum(idf.get(t, 1.0) for t in found)
+
+
+def _select(hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int) -> tuple[list[str], float]:
+    """The passage's most relevant sentences in their original order, and the best one's relevance."""
+    units = _quote_units(hit.passage)
+    scored = [_relevance(u, terms, analyzer, idf) for u in units]
+    best = max(scored, default=0.0)
+    if best <= 0:
+        return units[:1], 0.0
+    keep = sorted(
+        sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit]
+    )
+    keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
+    # A lead-in ending in ':' announces a list: quote the list with it.
+    for i in list(keep):
+        if units[i].endswith(":"):
+            keep = sorted(set(keep) | set(range(i + 1, len(units))))
+    return [units[i] for i in keep], best
+
+
+def compose(retrieval: Retrieval, settings: Settings, analyzer: Analyzer, idf: dict[str, float],
+            contact: list[Passage]) -> Answer:
+    """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
+    if not retrieval.answerable:
+        return decline(retrieval.question, settings, contact)
+    terms = set(retrieval.terms)
+    chosen: list[tuple[Hit, list[str]]] = []
+    top_best = 0.0
+    for rank, hit in enumerate(retrieval.hits[: settings.answer_max_passages]):
+        quotes, best = _select(hit, terms, analyzer, idf, settings.answer_max_sentences)
+        if rank == 0:
+            top_best = best
+            chosen.append((hit, quotes))
+        elif best > 0 and best >= SECONDARY_SHARE * top_best and hit.coverage > 0:
+            chosen.append((hit, quotes[:1] if len(quotes) > 2 else quotes))
+    sources = [Source(n, hit.passage, hit.score) for n, (hit, _) in enumerate(chosen, 1)]
+    lines = [LEAD_IN, ""]
+    for n, (_, quotes) in enumerate(chosen, 1):
+        lines.extend(f"„{q}“ [{n}]" for q in quotes)
+    return Answer(
+        question=retrieval.question,
+        text="\n".join(lines),
+        abstained=False,
+        disclosure=settings.disclosure,
+        sources=sources,
+    )
+
+
+def decline(question: str, settings: Settings, contact: list[Passage]) -> Answer:
+    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus."""
+    if not contact:
+        return Answer(question, NO_CONTACT, True, settings.disclosure, [])
+    sources = [Source(n, p, 0.0) for n, p in enumerate(contact, 1)]
+    quotes = [f"„{_quote_units(p)[0] if _is_line_block(p) else p.text}“ [{s.n}]" for s, p in zip(sources, contact)]
+    return Answer(question, "\n".join([NO_ANSWER, "", *quotes]), True, settings.disclosure, sources)

@@ -1,0 +1,205 @@
+"""`python -m bot …`: index, ask, check, eval. The only module that knows about Typer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bot.config import Settings
+from bot.errors import BotError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="ASB Richtlinien-Assistent: beantwortet Fragen aus den freigegebenen Richtlinien.",
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _emit(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Index von Grund auf neu bauen.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Zusammenfassung als eine JSON-Zeile.")] = False,
+) -> None:
+    """Baut den Index aus den freigegebenen Dokumenten unter corpus/ (unveränderte werden übersprungen).
+
+    Examples:
+
+      python -m bot index
+
+      python -m bot index --rebuild --json
+    """
+    from tqdm import tqdm
+
+    from bot.index import build_index
+
+    settings = Settings()
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="Abschnitte einbetten", unit="Text", disable=as_json, file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        report = build_index(settings, rebuild=rebuild, progress=progress)
+    except BotError as exc:
+        _fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+    for problem in report.problems:
+        typer.echo(f"Übersprungen: {problem}", err=True)
+    summary = {
+        "added": report.added,
+        "updated": report.updated,
+        "deleted": report.deleted,
+        "unchanged": report.unchanged,
+        "passages": report.passages,
+        "problems": len(report.problems),
+        "seconds": round(report.seconds, 3),
+    }
+    if as_json:
+        _emit(summary)
+    elif report.skipped_build:
+        typer.echo(f"Index ist aktuell: {report.unchanged} Dokumente, {report.passages} Abschnitte (nichts zu tun).")
+    else:
+        typer.echo(
+            f"Index gebaut in {report.seconds:.1f} s: {report.added} neu, {report.updated} geändert, "
+            f"{report.deleted} entfernt, {report.unchanged} unverändert; {report.passages} Abschnitte."
+        )
+
+
+def _requests(question: str) -> Iterator[tuple[object, object, list, str | None]]:
+    """(id, question, history, error) per request; '-' reads one request a line from stdin."""
+    if question != "-":
+        yield None, question, [], None
+        return
+    for number, line in enumerate(sys.stdin, 1):
+        line = line.rstrip("\n")
+        if not line.lstrip().startswith("{"):
+            yield number, line, [], None
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            yield number, line, [], "Diese Zeile ist kein gültiges JSON. Erwartet: {\"id\": …, \"question\": …}."
+            continue
+        if not isinstance(data, dict):
+            yield number, line, [], "Erwartet wird ein JSON-Objekt mit „question“."
+            continue
+        history = data.get("history") or []
+        yield data.get("id", number), data.get("question"), history if isinstance(history, list) else [], None
+
+
+def _format_text(answer) -> str:
+    parts = [answer.text]
+    if answer.notes:
+        parts += ["", *answer.notes]
+    if answer.sources:
+        parts += ["", "Quellen:"]
+        parts += [
+            f"[{s.n}] {s.passage.title} – {s.passage.section} (Stand: {s.passage.stand})"
+            for s in answer.sources
+        ]
+    parts += ["", answer.disclosure]
+    return "\n".join(parts)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Die Frage; '-' liest eine Frage pro Zeile von stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Ein JSON-Objekt pro Frage.")] = False,
+) -> None:
+    """Beantwortet eine Frage mit Zitaten aus den freigegebenen Texten.
+
+    Examples:
+
+      python -m bot ask "Darf ich Klientendaten in ChatGPT kopieren?"
+
+      python -m bot ask --json "Muss ich KI-Texte kennzeichnen?"
+
+      printf '%s\\n' '{"id": 1, "question": "Und beim Datenschutz?", "history": ["Muss ich KI-Texte kennzeichnen?"]}' | python -m bot ask --json -
+    """
+    from bot.assistant import Assistant, error_answer
+
+    settings = Settings()
+    try:
+        assistant: Assistant | None = Assistant.load(settings)
+        load_error = None
+    except BotError as exc:
+        assistant, load_error = None, str(exc)
+    failures = 0
+    for request_id, text, history, problem in _requests(question):
+        try:
+            if problem:
+                raise BotError(problem)
+            if assistant is None:
+                raise BotError(load_error or "")
+            answer = assistant.ask(text, history)
+        except BotError as exc:
+            failures += 1
+            answer = error_answer(text, str(exc), settings)
+        if as_json:
+            _emit(answer.to_json(request_id))
+        else:
+            stream_err = answer.error is not None
+            typer.echo(_format_text(answer), err=stream_err)
+            if question == "-":
+                typer.echo("")
+    if failures and question != "-":
+        raise typer.Exit(1)
+
+
+@app.command()
+def check() -> None:
+    """Prüft die Dokumente unter corpus/ (Kopfdaten, Status, Daten) und meldet Fehler als Datei: Meldung.
+
+    Examples:
+
+      python -m bot check
+    """
+    from bot.corpus import load_corpus, load_synonyms
+
+    settings = Settings()
+    try:
+        loaded = load_corpus(settings.corpus_dir)
+        problems = list(loaded.problems)
+        load_synonyms(settings.corpus_dir)
+    except BotError as exc:
+        problems = [str(exc)]
+        loaded = None
+    for problem in problems:
+        typer.echo(problem)
+    count = len(loaded.documents) if loaded else 0
+    typer.echo(f"{count} Dokumente gelesen, {len(problems)} Fehler.", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Run the CLI; library errors never reach the user as tracebacks."""
+    try:
+        app()
+    except BotError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("Abgebrochen.", err=True)
+        sys.exit(130)

