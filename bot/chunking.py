@@ -143,10 +143,14 @@ def _pieces(text: str, max_chars: int) -> list[str]:
     return [p for p in pieces if p]
 
 
+INTRO_KEY = "einleitung"
+
+
 def _vocabulary_for(vocab: Vocabulary, headings: tuple[str, ...]) -> tuple[str, ...]:
+    """A list applies to the whole document; a mapping by heading ("Einleitung": before the first)."""
     if isinstance(vocab, list):
         return tuple(vocab)
-    wanted = {h.casefold() for h in headings}
+    wanted = {h.casefold() for h in headings} or {INTRO_KEY}
     return tuple(t for key, terms in vocab.items() if key.casefold() in wanted for t in terms)
 
 

@@ -193,6 +193,50 @@ def check() -> None:
         raise typer.Exit(1)
 
 
+@app.command(name="eval")
+def evaluate(
+    gold: Annotated[
+        Optional[list[Path]], typer.Argument(help="Gold-Dateien (JSON Lines); Standard: tests/gold/dev.jsonl.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="Fehlgriffe einzeln auflisten.")] = False,
+) -> None:
+    """Misst die Trefferqualität auf Gold-Fragen: hit@1, hit@3, MRR@5, beantwortet, abgelehnt.
+
+    Examples:
+
+      python -m bot eval
+
+      python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl --json
+    """
+    from bot.assistant import Assistant
+    from bot.evaluate import format_table, read_gold, run, summarise
+
+    settings = Settings()
+    paths = gold or [Path("tests/gold/dev.jsonl")]
+    try:
+        questions = [q for path in paths for q in read_gold(path)]
+        outcomes = run(Assistant.load(settings), questions)
+    except OSError as exc:
+        _fail(f"Gold-Datei nicht lesbar: {exc.filename}")
+    except BotError as exc:
+        _fail(str(exc))
+    summary = summarise(outcomes)
+    if as_json:
+        _emit(summary)
+    else:
+        typer.echo(format_table(summary))
+    if misses:
+        for o in outcomes:
+            wrong = (o.gold.expected and (o.rank != 1 or o.abstained)) or (not o.gold.expected and not o.abstained)
+            if wrong:
+                typer.echo(
+                    f"{o.gold.id} [{o.gold.kind}] rank={o.rank} abstained={o.abstained} "
+                    f"conf={o.confidence:.2f} top={o.top_passage} :: {o.gold.question}",
+                    err=True,
+                )
+
+
 def main() -> None:
     """Run the CLI; library errors never reach the user as tracebacks."""
     try:

@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     # Weight of the lexical ranking in the fusion; the packaged model is English-only.
     lexical_weight: float = 0.7
     rrf_k: int = 10
-    # Abstention: a question is answered only when its confidence reaches this value.
-    min_confidence: float = 0.35
+    # Abstention: a question is answered only when the estimated probability that the
+    # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
+    min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
 
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"

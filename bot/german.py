@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import simplemma
@@ -12,7 +13,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 from rapidfuzz import fuzz, process
 
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 5
 TOKEN = re.compile(r"[^\W_]+")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 # Filler words of chat questions and gender suffixes split off by the tokenizer ("Kund:innen").
@@ -22,8 +23,21 @@ EXTRA_STOPWORDS = {
     "sagt", "steht", "dazu", "darüber", "drin", "drauf", "beim", "bzw", "asb", "nrw", "hey", "okay",
     "ok", "bei", "uns", "wer", "wen", "wem", "wann", "warum", "wieso", "weshalb", "welche",
     "please", "tell", "me", "does", "say", "says", "what", "which",
+    # Conversational filler of chat questions: says nothing about the topic.
+    "besagt", "bedeutet", "heißt", "heisst", "konkret", "überhaupt", "ueberhaupt", "einfach", "echt",
+    "wirklich", "gerade", "eigtl", "irgendwie", "irgendwas", "sowas", "ding", "dinger", "sache",
+    "sachen", "zeug", "leute", "passiert", "kommt", "raus", "drüber", "drueber", "dabei", "damit",
+    "gilt", "gelten", "erwartet", "spielt", "rolle", "blick", "ansicht", "richtige", "richtig",
+    "is", "isses", "nen", "ner", "nem", "hab", "haste", "gibts", "weiß", "weiss", "meinst",
+    "really", "actually", "supposed", "meant", "make", "sure", "using", "used", "use", "any",
+    "there", "get", "got", "know", "want", "need", "thing", "stuff", "about", "exactly",
 }
-STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN) | EXTRA_STOPWORDS
+_BASE_STOPWORDS = set(STOPWORDS_GERMAN) | set(STOPWORDS_EN) | EXTRA_STOPWORDS
+# Staff without umlauts on the keyboard write "fuer", "koennen", "muessen".
+STOPWORDS = frozenset(
+    _BASE_STOPWORDS
+    | {w.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss") for w in _BASE_STOPWORDS}
+)
 MIN_FUZZY_LENGTH = 5
 FUZZY_CUTOFF = 85.0
 MIN_COMPOUND_LENGTH = 8
@@ -57,6 +71,20 @@ def _lemma(word: str) -> str:
         return MODALS[word]
     lemma = simplemma.lemmatize(word, lang="de").casefold()
     return lemma if lemma.translate(UMLAUTS)[:2] == word.translate(UMLAUTS)[:2] else word
+
+
+@dataclass(frozen=True)
+class WordTerms:
+    """The lexical terms one word of a text stands for."""
+
+    stem: str
+    parts: tuple[str, ...]
+    marks: tuple[str, ...]
+    part_marks: tuple[str, ...] = ()
+
+    def all(self) -> list[str]:
+        """Stem, compound parts and synonym markers, as indexed."""
+        return [self.stem, *self.parts, *self.marks, *(m for m in self.part_marks if m)]
 
 
 class Analyzer:
@@ -113,10 +141,9 @@ class Analyzer:
                 return [self.stem(prefix), self.stem(rest), *self._compound_parts(prefix, depth + 1)]
         return []
 
-    def terms(self, text: str, *, query: bool = False) -> list[str]:
-        """Lexical terms of a text: stems, compound parts and synonym-group markers."""
-        stems: list[str] = []
-        extra: list[str] = []
+    def analyse(self, text: str, *, query: bool = False) -> list[WordTerms]:
+        """Per word: its stem, the stems of its compound parts and its synonym-group markers."""
+        analysed: list[WordTerms] = []
         for word in words(text):
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
@@ -125,19 +152,39 @@ class Analyzer:
                 corrected = self._correct(word)
                 if corrected != word:
                     word, stem = corrected, self.stem(corrected)
-            stems.append(stem)
-            extra.extend(p for p in self._compound_parts(word) if len(p) >= 3 and p != stem)
-        return stems + extra + self._synonym_marks(stems + extra)
+            parts = tuple(dict.fromkeys(
+                p for p in self._compound_parts(word) if len(p) >= 3 and p != stem
+            ))
+            analysed.append(WordTerms(stem, parts, ()))
+        return self._mark_synonyms(analysed)
 
-    def _synonym_marks(self, stems: list[str]) -> list[str]:
-        marks = []
+    def terms(self, text: str, *, query: bool = False) -> list[str]:
+        """Lexical terms of a text: stems, compound parts and synonym-group markers."""
+        return [t for w in self.analyse(text, query=query) for t in w.all()]
+
+    def _mark_synonyms(self, analysed: list[WordTerms]) -> list[WordTerms]:
+        """Attach each synonym group found (one word or a phrase) to the word that ends it."""
+        marks: list[set[str]] = [set() for _ in analysed]
+        stems = [w.stem for w in analysed]
         for n in range(1, self._max_ngram + 1):
             for i in range(len(stems) - n + 1):
                 mark = self._synonyms.get(tuple(stems[i : i + n]))
                 if mark:
-                    marks.append(mark)
-        return marks
+                    marks[i + n - 1].add(mark)
+        return [
+            WordTerms(
+                w.stem,
+                w.parts,
+                tuple(sorted(m)),
+                tuple(self._synonyms.get((part,), "") for part in w.parts),
+            )
+            for w, m in zip(analysed, marks)
+        ]
+
+    def is_known(self, term: str) -> bool:
+        """Whether the corpus (or the synonym list) knows a term."""
+        return term in self._known or term.startswith("syn")
 
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The terms the corpus knows: what a question shares with the texts at all."""
-        return [t for t in terms if t in self._known or t.startswith("syn")]
+        return [t for t in terms if self.is_known(t)]

@@ -8,7 +8,7 @@ import bm25s
 import numpy as np
 
 from bot.chunking import Passage
-from bot.german import Analyzer
+from bot.german import Analyzer, WordTerms
 
 
 def passage_terms(passage: Passage, analyzer: Analyzer) -> list[str]:
@@ -50,9 +50,41 @@ class LexicalIndex:
             return np.zeros(len(self.passage_ids))
         return np.asarray(self._bm25.get_scores(query_terms), dtype=float)
 
-    def coverage(self, query_terms: list[str], position: int) -> float:
-        """Share of the question's distinct terms found in one passage, weighted by rarity."""
-        distinct = set(query_terms)
-        total = sum(self.idf.get(t, self.max_idf) for t in distinct)
-        found = sum(self.idf.get(t, self.max_idf) for t in distinct if t in self._terms[position])
-        return found / total if total else 0.0
+    def word_weight(self, word: WordTerms) -> float:
+        """How much a question word says: the rarity of its stem, synonym group or parts."""
+        for term in (word.stem, *word.marks):
+            if term in self.idf:
+                return self.idf[term]
+        known_parts = [self.idf[p] for p in word.parts if p in self.idf]
+        return max(known_parts) if known_parts else self.max_idf
+
+    @staticmethod
+    def _covers(terms: set[str] | dict[str, float], word: WordTerms) -> bool:
+        """A word is covered by its stem, a synonym, or by every one of its compound parts."""
+        if word.stem in terms or any(m in terms for m in word.marks):
+            return True
+        marks = word.part_marks or ("",) * len(word.parts)
+        return bool(word.parts) and all(
+            p in terms or (m and m in terms) for p, m in zip(word.parts, marks)
+        )
+
+    def is_known(self, word: WordTerms) -> bool:
+        """Whether any passage contains the word, a synonym of it, or all its compound parts."""
+        return self._covers(self.idf, word)
+
+    def coverage(self, question: list[WordTerms], position: int) -> float:
+        """Share of the question's words that one passage contains, weighted by rarity."""
+        terms = self._terms[position]
+        total = covered = 0.0
+        for word in question:
+            weight = self.word_weight(word)
+            total += weight
+            if self._covers(terms, word):
+                covered += weight
+        return covered / total if total else 0.0
+
+    def unknown_share(self, question: list[WordTerms]) -> float:
+        """Share of the question's weight in words no passage knows (neither word, synonym nor parts)."""
+        total = sum(self.word_weight(w) for w in question)
+        unknown = sum(self.word_weight(w) for w in question if not self.is_known(w))
+        return unknown / total if total else 1.0

@@ -1,0 +1,118 @@
+"""Score retrieval and abstention on a gold question file: hit@1, hit@3, MRR@5, answered, refused."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.assistant import Assistant, clean_question
+from bot.errors import CorpusError
+
+OUT_OF_SCOPE = "ausserhalb"
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """One question of a gold file and the verbatim snippets of the passages that answer it."""
+
+    id: str
+    kind: str
+    question: str
+    expected: list[str]
+    history: list[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the assistant did on one gold question."""
+
+    gold: GoldQuestion
+    rank: int | None  # 1-based rank of the first passage that answers it, within the top 5
+    abstained: bool
+    confidence: float
+    top_passage: str | None
+
+
+def read_gold(path: Path) -> list[GoldQuestion]:
+    """Read a JSON-lines gold file; a broken line is an error naming file and line."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            questions.append(
+                GoldQuestion(
+                    id=str(data["id"]),
+                    kind=str(data["kind"]),
+                    question=str(data["question"]),
+                    expected=list(data.get("expected", [])),
+                    history=list(data.get("history", [])),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CorpusError(f"{path.name}:{number}: Keine gültige Gold-Frage ({exc}).") from exc
+    return questions
+
+
+def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
+    """Ask every gold question and record where its passage ranked and whether it was answered."""
+    outcomes = []
+    for gold in questions:
+        text = clean_question(gold.question, assistant.settings.max_question_chars).text
+        retrieval = assistant.retriever.search(text, gold.history)
+        rank = None
+        for position, hit in enumerate(retrieval.hits[:5], 1):
+            if any(snippet in hit.passage.text for snippet in gold.expected):
+                rank = position
+                break
+        outcomes.append(
+            Outcome(
+                gold=gold,
+                rank=rank,
+                abstained=not retrieval.answerable,
+                confidence=retrieval.confidence,
+                top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
+            )
+        )
+    return outcomes
+
+
+def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
+    answerable = [o for o in outcomes if o.gold.expected]
+    outside = [o for o in outcomes if not o.gold.expected]
+    m: dict[str, float | int] = {"questions": len(outcomes)}
+    if answerable:
+        n = len(answerable)
+        m["hit@1"] = sum(o.rank == 1 for o in answerable) / n
+        m["hit@3"] = sum(o.rank is not None and o.rank <= 3 for o in answerable) / n
+        m["mrr@5"] = sum(1 / o.rank for o in answerable if o.rank) / n
+        m["answered"] = sum(not o.abstained for o in answerable) / n
+    if outside:
+        m["refused"] = sum(o.abstained for o in outside) / len(outside)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in m.items()}
+
+
+def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
+    """Metrics overall and per kind of question."""
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_kind[o.gold.kind].append(o)
+    result = {"gesamt": _metrics(outcomes)}
+    result.update({kind: _metrics(items) for kind, items in sorted(by_kind.items())})
+    return result
+
+
+def format_table(summary: dict[str, dict[str, float | int]]) -> str:
+    """A plain-text table of the summary."""
+    columns = ["questions", "hit@1", "hit@3", "mrr@5", "answered", "refused"]
+    lines = [f"{'Art':<18}" + "".join(f"{c:>10}" for c in columns)]
+    for kind, m in summary.items():
+        cells = "".join(
+            f"{m[c]:>10}" if c == "questions" else (f"{m[c]:>10.3f}" if c in m else f"{'–':>10}")
+            for c in columns
+        )
+        lines.append(f"{kind:<18}{cells}")
+    return "\n".join(lines)
