@@ -1,0 +1,50 @@
+# The README's two commands: `make run` and `make test`. Both do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test setup index chromium lint eval clean
+
+run: setup index
+	@echo "Chat startet auf http://localhost:$(PORT) …"
+	env -u CI $(BIN)/chainlit run bot/app.py --headless --host $(HOST) --port $(PORT)
+
+test: setup index chromium
+	$(BIN)/python -m pytest -q -ra
+
+setup: $(STAMP)
+
+# torch first (the CPU wheel on local disk), then chainlit, then the rest: every version pinned
+# in requirements.lock, so pip resolves nothing and a fresh install takes minutes, not ten.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c requirements.lock chainlit
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	touch $(STAMP)
+
+# Incremental: an unchanged corpus is skipped in milliseconds.
+index: setup
+	$(BIN)/python -m bot index
+
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "Installiere Debians chromium für den Browser-Test …"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) </dev/null; }
+
+lint: setup
+	$(BIN)/ruff check bot tests
+	$(BIN)/ruff format --check bot tests
+
+eval: setup index
+	$(BIN)/python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl
+
+clean:
+	rm -rf index .pytest_cache
