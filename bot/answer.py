@@ -85,7 +85,9 @@ def _is_line_block(passage: Passage) -> bool:
 
 def _quote_units(passage: Passage) -> list[str]:
     if _is_line_block(passage):
-        return [", ".join(ln.strip() for ln in passage.text.splitlines() if ln.strip())]
+        # An address block is named by its heading (the person), as on the page.
+        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
+        return [", ".join(passage.headings[-1:] + tuple(lines))]
     return [s.lstrip("-*•+ ").strip() for s in split_sentences(passage.text)]
 
 
@@ -145,5 +147,5 @@ def decline(question: str, settings: Settings, contact: list[Passage]) -> Answer
     if not contact:
         return Answer(question, NO_CONTACT, True, settings.disclosure, [])
     sources = [Source(n, p, 0.0) for n, p in enumerate(contact, 1)]
-    quotes = [f"„{_quote_units(p)[0] if _is_line_block(p) else p.text}“ [{s.n}]" for s, p in zip(sources, contact)]
+    quotes = [f"„{' '.join(_quote_units(p))}“ [{s.n}]" for s, p in zip(sources, contact)]
     return Answer(question, "\n".join([NO_ANSWER, "", *quotes]), True, settings.disclosure, sources)

@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     candidates: int = 20
     answer_max_passages: int = 3
     answer_max_sentences: int = 3
-    # Weight of the lexical ranking in the fusion; the packaged model is English-only.
-    lexical_weight: float = 0.7
-    rrf_k: int = 10
+    # Fusion: score = lexical_weight * BM25 + dense_weight * cosine. Rank fusion (RRF) let the
+    # English-only model's noisy ranking displace good German lexical hits; see eval notes.
+    lexical_weight: float = Field(default=1.0, ge=0.0)
+    dense_weight: float = Field(default=4.0, ge=0.0)
     # Abstention: a question is answered only when the estimated probability that the
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
     min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)

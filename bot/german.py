@@ -45,6 +45,19 @@ MIN_HEAD = 4
 MIN_PREFIX = 5
 
 
+# Questions after a date, a duration or an amount: policy texts state rules, rarely such facts.
+FACT_QUESTION = re.compile(
+    r"\b(wann|wie ?viele?|wie hoch|wie lange|wie teuer|was kostet|was kosten|öffnungszeiten|"
+    r"sprechzeiten|how many|how much|how long|when)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_fact(text: str) -> bool:
+    """Whether a question asks when, how long or how much."""
+    return bool(FACT_QUESTION.search(text))
+
+
 def fold(text: str) -> str:
     """Unicode-normalised, case-folded text without invisible characters."""
     return INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()

@@ -148,6 +148,7 @@ def build_index(
     rebuild: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    embeddings=None,
 ) -> IndexReport:
     """Index the released, valid documents; an unchanged corpus is skipped without loading the model."""
     started = time.perf_counter()
@@ -178,9 +179,10 @@ def build_index(
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         build_dir = index_dir / BUILDS / build_id
         build_dir.mkdir(parents=True)
-        from bot.embeddings import LocalEmbeddings
+        if embeddings is None:
+            from bot.embeddings import LocalEmbeddings
 
-        embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+            embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
         store = _vector_store(_chroma_client(build_dir / "chroma"), embeddings)
         texts, metadatas, ids = [], [], []
         for p in passages:

@@ -1,0 +1,75 @@
+"""The CLI contract: readable text, one JSON object per question, stdin in order, German errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+FIELDS = {"id", "question", "answer", "abstained", "disclosure", "sources", "generator"}
+
+
+def _run(args: list[str], settings, stdin: str | None = None, index_dir: Path | None = None):
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        BOT_CORPUS_DIR=str(settings.corpus_dir),
+        BOT_INDEX_DIR=str(index_dir or settings.index_dir),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, cwd=REPO, env=env, timeout=180,
+    )
+
+
+def test_ask_json_prints_one_object_with_the_contract_fields(real_settings) -> None:
+    result = _run(["ask", "--json", "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"], real_settings)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    assert FIELDS <= data.keys()
+    assert data["generator"] == "extractive" and data["abstained"] is False
+    assert "KI-Assistent" in data["disclosure"]
+    assert "[1]" in data["answer"]
+    source = data["sources"][0]
+    assert {"n", "title", "section", "text", "url", "score"} <= source.keys()
+    assert source["n"] == 1 and "Wir kennzeichnen Inhalte" in source["text"]
+
+
+def test_ask_stdin_keeps_order_echoes_ids_and_reports_bad_lines(real_settings) -> None:
+    requests = [
+        "Wer entscheidet am Ende, die KI oder ich?",
+        json.dumps({"id": "f-1", "question": "Und beim Datenschutz?", "history": ["Muss ich KI-Texte kennzeichnen?"]}),
+        "",
+        "{kaputt",
+        json.dumps({"id": 7, "question": "Wie wird das Wetter morgen?"}),
+    ]
+    result = _run(["ask", "--json", "-"], real_settings, stdin="\n".join(requests) + "\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [1, "f-1", 3, 4, 7]
+    assert all(r["disclosure"] for r in rows)
+    assert rows[0]["abstained"] is False
+    assert "Datenschutz" in rows[1]["sources"][0]["section"]
+    assert "Bitte stellen Sie eine Frage" in rows[2]["error"]
+    assert "kein gültiges JSON" in rows[3]["error"]
+    assert rows[4]["abstained"] is True and "Referat Digitalisierung" in rows[4]["answer"]
+
+
+def test_ask_text_output_lists_sources_and_disclosure(real_settings) -> None:
+    result = _run(["ask", "Darf ich Klientendaten in ChatGPT kopieren?"], real_settings)
+    assert result.returncode == 0, result.stderr
+    assert "Quellen:" in result.stdout and "[1] " in result.stdout
+    assert "Stand: " in result.stdout and "KI-Assistent" in result.stdout
+
+
+def test_missing_index_is_one_german_sentence_without_traceback(real_settings, tmp_path: Path) -> None:
+    result = _run(["ask", "Was gilt für KI?"], real_settings, index_dir=tmp_path / "leer")
+    assert result.returncode == 1
+    assert "Kein Index gefunden. Bitte `python -m bot index` ausführen." in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

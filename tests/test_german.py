@@ -1,0 +1,50 @@
+"""German analysis: spellings, compounds, typos and synonyms meet the corpus words."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.german import Analyzer, words
+
+VOCABULARY = words(
+    "Grundsätze Datenschutz personenbezogenen Daten Transparenz kennzeichnen Inhalte "
+    "Verwaltungsaufgaben Mitarbeiter*innen dürfen Schutz"
+)
+SYNONYMS = [["KI", "künstliche Intelligenz", "ChatGPT", "AI"], ["kennzeichnen", "label"]]
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(VOCABULARY, SYNONYMS)
+
+
+def test_umlaut_spellings_meet(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Grundsaetze") == analyzer.terms("Grundsätze")
+
+
+def test_gender_marks_split_off(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Mitarbeiter*innen") == analyzer.terms("Mitarbeiter")
+
+
+def test_modal_verb_forms_meet(analyzer: Analyzer) -> None:
+    assert analyzer.terms("darf") == analyzer.terms("dürfen")
+
+
+def test_compound_reaches_its_known_parts(analyzer: Analyzer) -> None:
+    assert set(analyzer.terms("Daten")) <= set(analyzer.terms("Klientendaten"))
+    assert set(analyzer.terms("Datenschutz")) <= set(analyzer.terms("Datenschutzregeln"))
+
+
+def test_typos_are_corrected_only_in_questions(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Transparens", query=True) == analyzer.terms("Transparenz")
+    assert analyzer.terms("Transparens") != analyzer.terms("Transparenz")
+
+
+def test_synonyms_share_a_marker_across_languages(analyzer: Analyzer) -> None:
+    marker = {t for t in analyzer.terms("künstliche Intelligenz") if t.startswith("syn")}
+    assert marker and marker <= set(analyzer.terms("ChatGPT")) and marker <= set(analyzer.terms("AI"))
+    assert not marker & set(analyzer.terms("Datenschutz"))
+
+
+def test_stopwords_and_invisible_characters_are_dropped(analyzer: Analyzer) -> None:
+    assert analyzer.terms("und oder fuer die\u200b") == []

