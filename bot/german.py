@@ -13,7 +13,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 from rapidfuzz import fuzz, process
 
-ANALYZER_VERSION = 5
+ANALYZER_VERSION = 6
 TOKEN = re.compile(r"[^\W_]+")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 # Filler words of chat questions and gender suffixes split off by the tokenizer ("Kund:innen").
@@ -31,6 +31,11 @@ EXTRA_STOPWORDS = {
     "is", "isses", "nen", "ner", "nem", "hab", "haste", "gibts", "weiß", "weiss", "meinst",
     "really", "actually", "supposed", "meant", "make", "sure", "using", "used", "use", "any",
     "there", "get", "got", "know", "want", "need", "thing", "stuff", "about", "exactly",
+    # Colloquial chat German: particles, short forms and intensifiers.
+    "nich", "nix", "net", "null", "ehrlich", "trotzdem", "irgendwo", "irgendwann", "irgendwer",
+    "kram", "krass", "voll", "bissl", "bisschen", "mega", "eh", "gar", "quasi", "sone", "son",
+    "ne", "ok", "okay", "naja", "tja", "bzw", "usw", "etc", "hm", "hmm", "ach", "achso", "sorry",
+    "kurz", "schnell", "einfach", "ganz", "ziemlich", "jemand", "jemanden", "wer", "was", "wie",
 }
 _BASE_STOPWORDS = set(STOPWORDS_GERMAN) | set(STOPWORDS_EN) | EXTRA_STOPWORDS
 # Staff without umlauts on the keyboard write "fuer", "koennen", "muessen".
@@ -47,7 +52,7 @@ MIN_PREFIX = 5
 
 # Questions after a date, a duration or an amount: policy texts state rules, rarely such facts.
 FACT_QUESTION = re.compile(
-    r"\b(wann|wie ?viele?|wie hoch|wie lange|wie teuer|was kostet|was kosten|öffnungszeiten|"
+    r"\b((?<!seit )wann|wie ?viele?|wie hoch|wie lange|wie teuer|was kostet|was kosten|öffnungszeiten|"
     r"sprechzeiten|how many|how much|how long|when)\b",
     re.IGNORECASE,
 )
