@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, compose
 from bot.config import Settings
-from bot.errors import QuestionError
-from bot.index import LoadedIndex, open_index
+from bot.errors import BotError, QuestionError
+from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.retrieve import PolicyRetriever
 
 EMPTY_QUESTION = (
@@ -19,6 +21,7 @@ EMPTY_QUESTION = (
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CONTACT_PASSAGES = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,35 +49,94 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     return CleanQuestion(text, notes)
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """One consistent snapshot: an index, its retriever and the contact passages for refusals."""
+
+    index: LoadedIndex
+    retriever: PolicyRetriever
+    contact: list
+    manifest_mtime: int
+
+
 class Assistant:
-    """Answers questions from one loaded index."""
+    """Answers questions from the current index; a newly built index is picked up without restart."""
 
     def __init__(self, settings: Settings, index: LoadedIndex) -> None:
         self.settings = settings
-        self.index = index
-        self.retriever = PolicyRetriever(index=index, settings=settings)
-        self._contact = index.passages_of(settings.contact_document)[:CONTACT_PASSAGES]
+        self._lock = threading.Lock()
+        self._state = self._snapshot(index)
+
+    def _snapshot(self, index: LoadedIndex) -> _Loaded:
+        return _Loaded(
+            index=index,
+            retriever=PolicyRetriever(index=index, settings=self.settings),
+            contact=index.passages_of(self.settings.contact_document)[:CONTACT_PASSAGES],
+            manifest_mtime=_manifest_mtime(self.settings),
+        )
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
         """Open the index (and the embedding model) once."""
         return cls(settings, open_index(settings))
 
+    @property
+    def index(self) -> LoadedIndex:
+        """The index questions are answered from right now."""
+        return self._current().index
+
+    @property
+    def retriever(self) -> PolicyRetriever:
+        """The retriever over the current index."""
+        return self._current().retriever
+
+    def _current(self) -> _Loaded:
+        """The snapshot to answer from, switching to a new build when manifest.json changed."""
+        state = self._state
+        if _manifest_mtime(self.settings) == state.manifest_mtime:
+            return state
+        with self._lock:
+            state = self._state
+            mtime = _manifest_mtime(self.settings)
+            if mtime == state.manifest_mtime:
+                return state
+            try:
+                manifest = read_manifest(self.settings.index_dir)
+                if manifest and manifest["build"] != state.index.manifest["build"]:
+                    fresh = open_index(self.settings, embeddings=state.index.embeddings)
+                    self._state = self._snapshot(fresh)
+                    log.info("Neuer Index geladen: %s", manifest["build"])
+                else:
+                    self._state = _Loaded(state.index, state.retriever, state.contact, mtime)
+            except BotError as exc:
+                # Keep answering from the index we have; the operator sees why in the log.
+                log.warning("Neuer Index nicht geladen, der bisherige antwortet weiter: %s", exc)
+                self._state = _Loaded(state.index, state.retriever, state.contact, mtime)
+            return self._state
+
     def ask(self, question: object, history: Sequence[str] = ()) -> Answer:
         """Answer one question, in the context of earlier questions of the same conversation."""
         clean = clean_question(question, self.settings.max_question_chars)
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
-        retrieval = self.retriever.search(clean.text, earlier)
+        state = self._current()
+        retrieval = state.retriever.search(clean.text, earlier)
         answer = compose(
             retrieval,
             self.settings,
-            self.index.lexical.analyzer,
-            self.index.lexical.idf,
-            self._contact,
+            state.index.lexical.analyzer,
+            state.index.lexical.idf,
+            state.contact,
         )
         if clean.notes:
             answer = Answer(**{**answer.__dict__, "notes": clean.notes})
         return answer
+
+
+def _manifest_mtime(settings: Settings) -> int:
+    try:
+        return (settings.index_dir / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _try_clean(raw: object, settings: Settings) -> CleanQuestion | None:

@@ -142,6 +142,30 @@ def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(build, ignore_errors=True)
 
 
+def _vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list[str]]:
+    """Texts, metadata and ids to embed: each passage in context, and each of its example questions."""
+    texts, metadatas, ids = [], [], []
+    for p in passages:
+        texts.append(p.context_text())
+        metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "text"})
+        ids.append(p.id)
+        for n, question in enumerate(p.questions, 1):
+            texts.append(question)
+            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
+            ids.append(f"{p.id}::frage-{n}")
+    return texts, metadatas, ids
+
+
+def _embed_into(store, passages: list[Passage], batch: int, progress: Progress | None) -> None:
+    texts, metadatas, ids = _vector_records(passages)
+    for start in range(0, len(texts), batch):
+        store.add_texts(
+            texts[start : start + batch], metadatas=metadatas[start : start + batch], ids=ids[start : start + batch]
+        )
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts))
+
+
 def build_index(
     settings: Settings,
     *,
@@ -150,7 +174,13 @@ def build_index(
     progress: Progress | None = None,
     embeddings=None,
 ) -> IndexReport:
-    """Index the released, valid documents; an unchanged corpus is skipped without loading the model."""
+    """Bring the index up to date with the released, valid documents.
+
+    Unchanged documents keep their vectors; changed, new, withdrawn and expired ones are
+    re-embedded or removed with all their passages. The new state is built beside the old one
+    and switched in by replacing manifest.json, so a run that dies leaves the old index serving.
+    An unchanged corpus is skipped without loading the model.
+    """
     started = time.perf_counter()
     today = today or dt.date.today()
     index_dir = settings.index_dir
@@ -158,79 +188,81 @@ def build_index(
         loaded = load_corpus(settings.corpus_dir)
         active = [d for d in loaded.documents if d.is_active(today)]
         synonyms = load_synonyms(settings.corpus_dir)
+        synonyms_hash = synonyms_sha256(settings.corpus_dir)
         documents = {d.id: d.sha256 for d in active}
         parameters = build_parameters(settings)
         try:
             old = None if rebuild else read_manifest(index_dir)
         except IndexMismatchError:
             old = None
-        old_docs: dict[str, str] = old["documents"] if old else {}
-        same_setup = bool(old) and old["parameters"] == parameters and old.get(
-            "synonyms"
-        ) == synonyms_sha256(settings.corpus_dir)
-        added = sum(1 for d in documents if d not in old_docs)
-        updated = sum(1 for d, h in documents.items() if d in old_docs and old_docs[d] != h)
-        deleted = sum(1 for d in old_docs if d not in documents)
-        if same_setup and old_docs == documents:
-            return IndexReport(0, 0, 0, len(documents), old["passages"], loaded.problems,
+        old_build = index_dir / BUILDS / old["build"] if old else None
+        reusable = bool(old) and old["parameters"] == parameters and (old_build / "chroma").is_dir()
+        old_docs: dict[str, str] = old["documents"] if reusable else {}
+        new_ids = [d for d in documents if d not in old_docs]
+        changed_ids = [d for d, h in documents.items() if d in old_docs and old_docs[d] != h]
+        gone_ids = [d for d in old_docs if d not in documents]
+        unchanged = len(documents) - len(new_ids) - len(changed_ids)
+        if reusable and not (new_ids or changed_ids or gone_ids) and old.get("synonyms") == synonyms_hash:
+            return IndexReport(0, 0, 0, unchanged, old["passages"], loaded.problems,
                                time.perf_counter() - started, skipped_build=True)
 
         passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         build_dir = index_dir / BUILDS / build_id
-        build_dir.mkdir(parents=True)
-        if embeddings is None:
-            from bot.embeddings import LocalEmbeddings
+        try:
+            build_dir.mkdir(parents=True)
+            if reusable:
+                shutil.copytree(old_build / "chroma", build_dir / "chroma")
+            to_embed = set(new_ids) | set(changed_ids)
+            client = _chroma_client(build_dir / "chroma")
+            if to_embed or not reusable:
+                if embeddings is None:
+                    from bot.embeddings import LocalEmbeddings
 
-            embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
-        store = _vector_store(_chroma_client(build_dir / "chroma"), embeddings)
-        texts, metadatas, ids = [], [], []
-        for p in passages:
-            texts.append(p.context_text())
-            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "text"})
-            ids.append(p.id)
-            for n, question in enumerate(p.questions, 1):
-                texts.append(question)
-                metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
-                ids.append(f"{p.id}::frage-{n}")
-        batch = max(1, settings.embed_batch_size)
-        for start in range(0, len(texts), batch):
-            store.add_texts(
-                texts[start : start + batch],
-                metadatas=metadatas[start : start + batch],
-                ids=ids[start : start + batch],
+                    embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+            store = _vector_store(client, embeddings)
+            collection = client.get_or_create_collection(COLLECTION)
+            for doc_id in [*changed_ids, *gone_ids]:
+                collection.delete(where={"doc_id": doc_id})
+            fresh = [p for p in passages if p.doc_id in to_embed or not reusable]
+            _embed_into(store, fresh, max(1, settings.embed_batch_size), progress)
+            vectors = collection.count()
+            _write_json(
+                build_dir / PASSAGES,
+                {
+                    "passages": [dataclasses.asdict(p) for p in passages],
+                    "vocabulary": _vocabulary(passages, synonyms),
+                    "synonyms": synonyms,
+                },
             )
-            if progress:
-                progress(min(start + batch, len(texts)), len(texts))
-        _write_json(
-            build_dir / PASSAGES,
-            {
-                "passages": [dataclasses.asdict(p) for p in passages],
-                "vocabulary": _vocabulary(passages, synonyms),
-                "synonyms": synonyms,
-            },
-        )
-        previous = old["build"] if old else None
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
         _write_json(
             index_dir / MANIFEST,
             {
                 "build": build_id,
                 "parameters": parameters,
                 "documents": documents,
-                "synonyms": synonyms_sha256(settings.corpus_dir),
-                "corpus_hash": hashlib.sha256(
-                    json.dumps(documents, sort_keys=True).encode()
-                ).hexdigest(),
+                "synonyms": synonyms_hash,
+                "corpus_hash": hashlib.sha256(json.dumps(documents, sort_keys=True).encode()).hexdigest(),
                 "passages": len(passages),
-                "vectors": len(texts),
+                "vectors": vectors,
                 "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             },
         )
         # The previous build stays for a chat process that still reads it; older ones go.
-        _remove_old_builds(index_dir, {build_id, previous} - {None})
-        return IndexReport(added, updated, deleted, len(documents) - added - updated,
-                           len(passages), loaded.problems, time.perf_counter() - started,
-                           skipped_build=False)
+        _remove_old_builds(index_dir, {build_id, old["build"] if old else ""})
+        return IndexReport(
+            added=len(new_ids),
+            updated=len(changed_ids),
+            deleted=len(gone_ids),
+            unchanged=unchanged,
+            passages=len(passages),
+            problems=loaded.problems,
+            seconds=time.perf_counter() - started,
+            skipped_build=False,
+        )
 
 
 @dataclass

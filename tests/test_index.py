@@ -59,3 +59,69 @@ def test_missing_and_corrupt_index_give_clear_messages(tmp_path: Path, embedding
     (settings.index_dir / MANIFEST).write_text("{nicht json", encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="beschädigt"):
         open_index(settings, embeddings)
+
+
+def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    write_doc(small.corpus_dir, "zweites", titel="Synthetisch zwei", body="Erster Satz.\n\nZweiter Absatz.")
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (1, 0, 0, 1)
+    write_doc(small.corpus_dir, "zweites", titel="Synthetisch zwei", body="Nur noch ein Absatz.")
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 1, 0, 1)
+    (small.corpus_dir / "regeln.md").unlink()
+    report = build_index(small, embeddings=embeddings)
+    assert (report.deleted, report.passages) == (1, 1)
+    index = open_index(small, embeddings)
+    stored = index.store.get()["ids"]
+    assert sorted(stored) == sorted({p.id for p in index.passages})
+    assert len(stored) == len(set(stored)) == index.manifest["vectors"]
+
+
+def test_a_withdrawn_or_expired_document_leaves_the_index(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    path = small.corpus_dir / "regeln.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("status: freigegeben", "status: archiviert"))
+    assert build_index(small, embeddings=embeddings).deleted == 1
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status: archiviert", "status: freigegeben\\ngueltig_bis: 2026-01-31")
+    )
+    import datetime as dt
+
+    assert build_index(small, embeddings=embeddings, today=dt.date(2026, 2, 1)).passages == 0
+
+
+def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddings, monkeypatch) -> None:
+    from bot import index as index_module
+    from bot.assistant import Assistant
+
+    build_index(small, embeddings=embeddings)
+    assistant = Assistant(small, open_index(small, embeddings))
+    before = assistant.ask("Wie werden Testtexte versehen?")
+    write_doc(small.corpus_dir, "neu", titel="Synthetisch neu")
+
+    def boom(*args, **kwargs):
+        raise OSError("Datenträger voll (simuliert)")
+
+    monkeypatch.setattr(index_module, "_write_json", boom)
+    with pytest.raises(OSError):
+        build_index(small, embeddings=embeddings)
+    monkeypatch.undo()
+    after = assistant.ask("Wie werden Testtexte versehen?")
+    assert after.text == before.text and after.sources[0].passage.id == before.sources[0].passage.id
+    assert len(list((small.index_dir / "builds").iterdir())) == 1
+    assert build_index(small, embeddings=embeddings).added == 1
+
+
+def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings) -> None:
+    from bot.assistant import Assistant
+
+    build_index(small, embeddings=embeddings)
+    assistant = Assistant(small, open_index(small, embeddings))
+    assert {p.doc_id for p in assistant.index.passages} == {"regeln"}
+    write_doc(small.corpus_dir, "drohnen", titel="Synthetische Drohnenregel", heading="Drohnen",
+              body="Synthetisch: Drohnen fliegen nur mit Genehmigung der Einsatzleitung.")
+    build_index(small, embeddings=embeddings)
+    answer = assistant.ask("Brauchen Drohnen eine Genehmigung der Einsatzleitung?")
+    assert {p.doc_id for p in assistant.index.passages} == {"regeln", "drohnen"}
+    assert not answer.abstained and answer.sources[0].passage.doc_id == "drohnen"
