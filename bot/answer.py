@@ -58,6 +58,7 @@ class Answer:
     generator: str = "extractive"
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    privacy_warning: str | None = None
 
     def to_json(self, request_id: object = None) -> dict[str, object]:
         """One JSON object, the CLI contract."""
@@ -69,6 +70,7 @@ class Answer:
             "disclosure": self.disclosure,
             "sources": [s.to_json() for s in self.sources],
             "generator": self.generator,
+            "privacy_warning": self.privacy_warning,
         }
         if self.notes:
             data["notes"] = self.notes

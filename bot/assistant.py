@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -13,6 +14,8 @@ from bot.answer import Answer, compose
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
+from bot.german import words
+from bot.privacy import find_personal_data, warning_for
 from bot.retrieve import PolicyRetriever
 
 EMPTY_QUESTION = (
@@ -57,6 +60,7 @@ class _Loaded:
     retriever: PolicyRetriever
     contact: list
     manifest_mtime: int
+    public_words: frozenset[str]
 
 
 class Assistant:
@@ -73,6 +77,9 @@ class Assistant:
             retriever=PolicyRetriever(index=index, settings=self.settings),
             contact=index.passages_of(self.settings.contact_document)[:CONTACT_PASSAGES],
             manifest_mtime=_manifest_mtime(self.settings),
+            public_words=frozenset(
+                w for p in index.passages_of(self.settings.contact_document) for w in words(p.context_text())
+            ),
         )
 
     @classmethod
@@ -107,11 +114,11 @@ class Assistant:
                     self._state = self._snapshot(fresh)
                     log.info("Neuer Index geladen: %s", manifest["build"])
                 else:
-                    self._state = _Loaded(state.index, state.retriever, state.contact, mtime)
+                    self._state = dataclasses.replace(state, manifest_mtime=mtime)
             except BotError as exc:
                 # Keep answering from the index we have; the operator sees why in the log.
                 log.warning("Neuer Index nicht geladen, der bisherige antwortet weiter: %s", exc)
-                self._state = _Loaded(state.index, state.retriever, state.contact, mtime)
+                self._state = dataclasses.replace(state, manifest_mtime=mtime)
             return self._state
 
     def ask(self, question: object, history: Sequence[str] = ()) -> Answer:
@@ -127,9 +134,8 @@ class Assistant:
             state.index.lexical.idf,
             state.contact,
         )
-        if clean.notes:
-            answer = Answer(**{**answer.__dict__, "notes": clean.notes})
-        return answer
+        findings = find_personal_data(clean.text, public_words=state.public_words)
+        return dataclasses.replace(answer, notes=clean.notes, privacy_warning=warning_for(findings))
 
 
 def _manifest_mtime(settings: Settings) -> int:

@@ -109,7 +109,8 @@ def _requests(question: str) -> Iterator[tuple[object, object, list, str | None]
 
 
 def _format_text(answer) -> str:
-    parts = [answer.text]
+    parts = [answer.privacy_warning, ""] if answer.privacy_warning else []
+    parts.append(answer.text)
     if answer.notes:
         parts += ["", *answer.notes]
     if answer.sources:

@@ -1,0 +1,45 @@
+"""The data-protection guard: German-aware, precise on look-alikes, and its answers still come."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.german import words
+from bot.privacy import find_personal_data, redact
+from tests.conftest import REPO
+
+CASES = [json.loads(line) for line in (REPO / "tests" / "gold" / "privacy.jsonl").read_text("utf-8").splitlines()]
+PUBLIC = frozenset(words((REPO / "corpus" / "referat-digitalisierung.md").read_text("utf-8")))
+
+
+def test_labelled_set_precision_and_recall() -> None:
+    assert len(CASES) >= 40
+    tp = fp = fn = 0
+    for case in CASES:
+        flagged = bool(find_personal_data(case["question"], public_words=PUBLIC))
+        tp += flagged and case["personal"]
+        fp += flagged and not case["personal"]
+        fn += case["personal"] and not flagged
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    print(f"privacy guard: precision {precision:.3f}, recall {recall:.3f} on {len(CASES)} questions")
+    assert precision >= 0.95 and recall >= 0.95
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["personal"]], ids=lambda c: c["kind"])
+def test_each_kind_is_found_and_redacted(case: dict) -> None:
+    findings = find_personal_data(case["question"], public_words=PUBLIC)
+    assert case["kind"] in {f.kind for f in findings}
+    redacted = redact(case["question"], findings)
+    assert f"[{case['kind']}]" in redacted
+    for f in findings:
+        assert case["question"][f.start : f.end] not in redacted
+
+
+def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
+    answer = assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
+    assert answer.privacy_warning and "personenbezogene Daten" in answer.privacy_warning
+    assert not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    assert answer.to_json()["privacy_warning"] == answer.privacy_warning
+    assert assistant.ask("Telefonnummer von Frau Hermanns?").privacy_warning is None
