@@ -170,27 +170,28 @@ def ask(
 
 @app.command()
 def check() -> None:
-    """Prüft die Dokumente unter corpus/ (Kopfdaten, Status, Daten) und meldet Fehler als Datei: Meldung.
+    """Prüft die Dokumente unter corpus/ und meldet jedes Problem als `datei.md:zeile: Meldung`.
+
+    Geprüft werden Kopfdaten (Pflichtfelder, unbekannte Felder, Status, Daten), doppelte Titel,
+    leere Abschnitte und personenbezogene Daten im Text. Exit-Code 1 bei Fehlern.
 
     Examples:
 
       python -m bot check
     """
-    from bot.corpus import load_corpus, load_synonyms
+    from bot.corpus import check_corpus
 
     settings = Settings()
     try:
-        loaded = load_corpus(settings.corpus_dir)
-        problems = list(loaded.problems)
-        load_synonyms(settings.corpus_dir)
+        errors, warnings, count = check_corpus(settings.corpus_dir)
     except BotError as exc:
-        problems = [str(exc)]
-        loaded = None
-    for problem in problems:
-        typer.echo(problem)
-    count = len(loaded.documents) if loaded else 0
-    typer.echo(f"{count} Dokumente gelesen, {len(problems)} Fehler.", err=True)
-    if problems:
+        _fail(str(exc))
+    for message in errors:
+        typer.echo(message)
+    for message in warnings:
+        typer.echo(f"{message} (Hinweis)")
+    typer.echo(f"{count} Dokumente geprüft: {len(errors)} Fehler, {len(warnings)} Hinweise.", err=True)
+    if errors:
         raise typer.Exit(1)
 
 

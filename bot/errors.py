@@ -14,7 +14,12 @@ class IndexMismatchError(BotError):
 
 
 class CorpusError(BotError):
-    """A corpus document cannot be read or is invalid."""
+    """A corpus document cannot be read or is invalid; printed as `file:line: Meldung`."""
+
+    def __init__(self, message: str, file: str = "", line: int | None = None) -> None:
+        self.file, self.line, self.detail = file, line, message
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(where + message)
 
 
 class QuestionError(BotError):

@@ -96,3 +96,29 @@ def test_a_broken_document_is_reported_and_the_rest_kept(tmp_path: Path) -> None
     loaded = load_corpus(tmp_path)
     assert [d.id for d in loaded.documents] == ["gut"]
     assert len(loaded.problems) == 1 and "schlecht.md" in loaded.problems[0]
+
+
+def test_check_reports_each_problem_as_file_line_message(tmp_path: Path) -> None:
+    from bot.corpus import check_corpus
+
+    write_doc(tmp_path, "a", titel="Synthetisch doppelt")
+    write_doc(tmp_path, "b", titel="Synthetisch doppelt", body="Frau Beispielname ruft unter 0221 1234567 an.")
+    write_doc(tmp_path, "c", titel="Synthetisch leer", body="Text.\n\n## Leer\n\n## Voll\n\nText.")
+    bad = write_doc(tmp_path, "d", titel="Synthetisch kaputt")
+    bad.write_text(bad.read_text(encoding="utf-8").replace("stand: 2026-01-01", "stand: 2026-13-45"))
+    errors, warnings, count = check_corpus(tmp_path)
+    text = "\n".join(errors)
+    assert count == 3
+    assert re.search(r"^b\.md:2: Der Titel „Synthetisch doppelt“ steht schon in a\.md\.$", text, re.M)
+    assert re.search(r"^b\.md:12: Personenbezogene Daten \(Name\)", text, re.M)
+    assert re.search(r"^b\.md:12: Personenbezogene Daten \(Telefonnummer\)", text, re.M)
+    assert re.search(r"^c\.md:14: Leerer Abschnitt", text, re.M)
+    assert re.search(r"^d\.md:5: Fehler in den Kopfdaten: ein Datum ist ungültig", text, re.M)
+    assert all(re.match(r"^[\w.-]+\.md:\d+: ", m) for m in errors + warnings)
+
+
+def test_official_contacts_may_carry_contact_data() -> None:
+    from bot.corpus import check_corpus
+
+    errors, _, _ = check_corpus(REPO / "corpus")
+    assert errors == []
