@@ -195,6 +195,50 @@ def check() -> None:
         raise typer.Exit(1)
 
 
+@app.command(name="import")
+def import_files(
+    files: Annotated[list[Path], typer.Argument(help="PDF-, DOCX-, HTML- oder TXT-Dateien.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Eine JSON-Zeile pro Datei.")] = False,
+) -> None:
+    """Wandelt Dateien in Markdown-Entwürfe unter corpus/ um (status: entwurf, Kopfdaten vorausgefüllt).
+
+    Ein Entwurf wird erst nach Prüfung und „status: freigegeben“ verwendet. Vorhandene Dateien
+    werden nie überschrieben.
+
+    Examples:
+
+      python -m bot import richtlinie.pdf merkblatt.docx
+
+      python -m bot import seite.html --json
+    """
+    from tqdm import tqdm
+
+    from bot.importer import import_file
+
+    settings = Settings()
+    failures = 0
+    for path in tqdm(files, desc="Importieren", unit="Datei", disable=as_json or len(files) < 2, file=sys.stderr):
+        try:
+            result = import_file(path, settings.corpus_dir)
+        except (BotError, OSError) as exc:
+            failures += 1
+            message = str(exc) if isinstance(exc, BotError) else f"{path.name}: nicht lesbar ({exc.strerror})."
+            if as_json:
+                _emit({"file": str(path), "error": message})
+            else:
+                typer.echo(message, err=True)
+            continue
+        if as_json:
+            _emit({"file": str(path), "draft": str(result.target), "title": result.title,
+                   "headings": result.headings, "characters": result.characters})
+        else:
+            typer.echo(f"{path.name} → {result.target} ({result.characters} Zeichen, {result.headings} Überschriften)")
+    typer.echo(f"{len(files) - failures} Entwürfe angelegt, {failures} Fehler. Bitte prüfen, dann freigeben.",
+               err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
 @app.command(name="eval")
 def evaluate(
     gold: Annotated[
