@@ -22,7 +22,8 @@ EMPTY_QUESTION = (
     "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI "
     "erstellt wurden?“"
 )
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and invisible or direction-changing ones that can disguise text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 CONTACT_PASSAGES = 2
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -91,7 +92,9 @@ def _requests(question: str) -> Iterator[tuple[object, object, list, str | None]
     if question != "-":
         yield None, question, [], None
         return
-    for number, line in enumerate(sys.stdin, 1):
+    # Undecodable bytes must not end the run: they become U+FFFD and the line is answered.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline=None)
+    for number, line in enumerate(stdin, 1):
         line = line.rstrip("\n")
         if not line.lstrip().startswith("{"):
             yield number, line, [], None
