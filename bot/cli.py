@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -284,6 +285,35 @@ def evaluate(
                     f"conf={o.confidence:.2f} top={o.top_passage} :: {o.gold.question}",
                     err=True,
                 )
+
+
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="Größen generierter Korpora, kommagetrennt (0 = keine).")] = "1000",
+    repeats: Annotated[int, typer.Option(help="Wiederholungen je Testfrage.")] = 20,
+    output: Annotated[Path, typer.Option(help="JSON-Datei für die Ergebnisse.")] = Path("bench-results.json"),
+) -> None:
+    """Misst Antwortzeiten, Start, Indexdurchsatz, Neu-Indexierung und Speicher; schreibt Tabelle und JSON.
+
+    Examples:
+
+      python -m bot bench --sizes 0
+
+      python -m bot bench --sizes 1000,10000 --output docs/bench.json
+    """
+    from bot.bench import benchmark, machine
+
+    settings = Settings()
+    size_list = [int(s) for s in sizes.split(",") if s.strip() and int(s) > 0]
+    results = benchmark(settings.corpus_dir, size_list, repeats)
+    rows = [dataclasses.asdict(r) for r in results]
+    columns = list(rows[0])
+    typer.echo("  ".join(f"{c:>16}" for c in columns))
+    for row in rows:
+        typer.echo("  ".join(f"{row[c]!s:>16}" for c in columns))
+    output.write_text(json.dumps({"machine": machine(), "results": rows}, ensure_ascii=False, indent=2) + "\n",
+                      encoding="utf-8")
+    typer.echo(f"Ergebnisse in {output}", err=True)
 
 
 def main() -> None:
