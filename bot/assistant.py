@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, compose
+from bot.audit import AuditLog
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
@@ -67,8 +68,9 @@ class _Loaded:
 class Assistant:
     """Answers questions from the current index; a newly built index is picked up without restart."""
 
-    def __init__(self, settings: Settings, index: LoadedIndex) -> None:
+    def __init__(self, settings: Settings, index: LoadedIndex, audit: AuditLog | None = None) -> None:
         self.settings = settings
+        self.audit = audit
         self._lock = threading.Lock()
         self._state = self._snapshot(index)
 
@@ -85,8 +87,8 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
-        """Open the index (and the embedding model) once."""
-        return cls(settings, open_index(settings))
+        """Open the index (and the embedding model) once; answers are audited under data_dir."""
+        return cls(settings, open_index(settings), AuditLog(settings.data_dir) if settings.audit else None)
 
     @property
     def index(self) -> LoadedIndex:
@@ -122,7 +124,7 @@ class Assistant:
                 self._state = dataclasses.replace(state, manifest_mtime=mtime)
             return self._state
 
-    def ask(self, question: object, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: object, history: Sequence[str] = (), channel: str = "cli") -> Answer:
         """Answer one question, in the context of earlier questions of the same conversation."""
         clean = clean_question(question, self.settings.max_question_chars)
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
@@ -136,7 +138,10 @@ class Assistant:
             state.contact,
         )
         findings = find_personal_data(clean.text, public_words=state.public_words)
-        return dataclasses.replace(answer, notes=clean.notes, privacy_warning=warning_for(findings))
+        answer = dataclasses.replace(answer, notes=clean.notes, privacy_warning=warning_for(findings))
+        if self.audit is not None:
+            self.audit.record(answer, manifest=state.index.manifest, channel=channel)
+        return answer
 
 
 def _manifest_mtime(settings: Settings) -> int:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
     min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
 
+    # Record every answer (redacted) in data_dir/audit.jsonl.
+    audit: bool = True
+
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"
     disclosure: str = Field(default=DEFAULT_DISCLOSURE, min_length=20)

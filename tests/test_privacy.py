@@ -43,3 +43,24 @@ def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
     assert not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
     assert answer.to_json()["privacy_warning"] == answer.privacy_warning
     assert assistant.ask("Telefonnummer von Frau Hermanns?").privacy_warning is None
+
+
+def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path) -> None:
+    from bot.assistant import Assistant
+    from bot.audit import AuditLog
+    from bot.index import open_index
+
+    data_dir = tmp_path / "data"
+    assistant = Assistant(real_settings, open_index(real_settings, embeddings), AuditLog(data_dir))
+    secrets = ["Müller", "12.03.1948", "0176 98765432", "anna.schmidt@web.de", "DE89 3704 0044 0532 0130 00"]
+    assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
+    assistant.ask("Kann ich 0176 98765432 und anna.schmidt@web.de in die KI geben?", channel="ui")
+    assistant.ask("IBAN DE89 3704 0044 0532 0130 00 in ein KI-Tool?")
+    stored = "".join(p.read_text(encoding="utf-8") for p in data_dir.rglob("*") if p.is_file())
+    assert stored, "the audit must have recorded the answers"
+    for secret in secrets:
+        assert secret not in stored
+    lines = AuditLog(data_dir).read()
+    assert len(lines) == 3 and lines[1]["channel"] == "ui"
+    assert lines[0]["passages"][0] == {"id": "grundsaetze-ki#datenschutz-und-sicherheit-1", "stand": "2026-11-25"}
+    assert all(line["corpus_hash"] and line["privacy_warning"] for line in lines)
