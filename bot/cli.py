@@ -288,6 +288,46 @@ def evaluate(
 
 
 @app.command()
+def report(
+    since: Annotated[Optional[str], typer.Option(help="Ab Datum (JJJJ-MM-TT).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Bis Datum (JJJJ-MM-TT).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Bericht als eine JSON-Zeile.")] = False,
+) -> None:
+    """Wissenslücken: nicht beantwortete Fragen (gruppiert), negative Rückmeldungen, (nie) zitierte Dokumente.
+
+    Examples:
+
+      python -m bot report
+
+      python -m bot report --since 2026-11-01 --json
+    """
+    import datetime as dt
+
+    from bot.audit import AuditLog
+    from bot.index import read_manifest
+    from bot.report import build_report, format_report
+
+    settings = Settings()
+    try:
+        start = dt.date.fromisoformat(since) if since else None
+        end = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        _fail("Bitte Datumsangaben als JJJJ-MM-TT schreiben, z. B. 2026-11-01.", 2)
+    try:
+        manifest = read_manifest(settings.index_dir) or {"documents": {}}
+    except BotError as exc:
+        _fail(str(exc))
+    feedback_path = settings.data_dir / "feedback.jsonl"
+    feedback = [json.loads(ln) for ln in feedback_path.read_text("utf-8").splitlines() if ln.strip()] \
+        if feedback_path.is_file() else []
+    result = build_report(AuditLog(settings.data_dir).read(), feedback, sorted(manifest["documents"]), start, end)
+    if as_json:
+        _emit(result.to_json())
+    else:
+        typer.echo(format_report(result))
+
+
+@app.command()
 def bench(
     sizes: Annotated[str, typer.Option(help="Größen generierter Korpora, kommagetrennt (0 = keine).")] = "1000",
     repeats: Annotated[int, typer.Option(help="Wiederholungen je Testfrage.")] = 20,

@@ -1,0 +1,117 @@
+"""The Referat's knowledge-gap report: what went unanswered, what was disliked, what is cited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from bot.german import STOPWORDS, words
+
+SIMILAR = 60.0  # rapidfuzz token_set_ratio above which two refused questions form one group
+
+
+@dataclass
+class QuestionGroup:
+    """Refused questions that ask much the same thing."""
+
+    example: str
+    questions: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many questions the group holds."""
+        return len(self.questions)
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """Figures over a time range, from the audit (and feedback, where recorded)."""
+
+    since: str | None
+    until: str | None
+    answers: int
+    refused: int
+    refused_groups: list[QuestionGroup]
+    negative_feedback: list[dict]
+    cited: list[tuple[str, int]]
+    never_cited: list[str]
+
+    def to_json(self) -> dict[str, object]:
+        """The report as one JSON object."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "answers": self.answers,
+            "refused": self.refused,
+            "refused_groups": [{"example": g.example, "count": g.count, "questions": g.questions}
+                               for g in self.refused_groups],
+            "negative_feedback": self.negative_feedback,
+            "cited": [{"document": d, "count": n} for d, n in self.cited],
+            "never_cited": self.never_cited,
+        }
+
+
+def _key(question: str) -> str:
+    return " ".join(w for w in words(question) if w not in STOPWORDS)
+
+
+def group_questions(questions: list[str]) -> list[QuestionGroup]:
+    """Greedy grouping by word overlap; largest groups first."""
+    groups: list[tuple[str, QuestionGroup]] = []
+    for q in questions:
+        key = _key(q)
+        for gkey, group in groups:
+            if fuzz.token_set_ratio(key, gkey) >= SIMILAR:
+                group.questions.append(q)
+                break
+        else:
+            groups.append((key, QuestionGroup(example=q, questions=[q])))
+    return sorted((g for _, g in groups), key=lambda g: -g.count)
+
+
+def _in_range(line: dict, since: dt.date | None, until: dt.date | None) -> bool:
+    day = dt.date.fromisoformat(str(line.get("time", ""))[:10])
+    return (since is None or day >= since) and (until is None or day <= until)
+
+
+def build_report(audit: list[dict], feedback: list[dict], documents: list[str],
+                 since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
+    """Combine audit lines (and feedback) into the report for a time range."""
+    lines = [ln for ln in audit if not ln.get("error") and _in_range(ln, since, until)]
+    refused = [ln["question"] for ln in lines if ln.get("abstained")]
+    cited: Counter[str] = Counter()
+    for ln in lines:
+        if not ln.get("abstained"):
+            for doc in {p["id"].split("#", 1)[0] for p in ln.get("passages", [])}:
+                cited[doc] += 1
+    negative = [f for f in feedback if f.get("value", 1) <= 0 and _in_range(f, since, until)]
+    return GapReport(
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+        answers=len(lines),
+        refused=len(refused),
+        refused_groups=group_questions(refused),
+        negative_feedback=negative,
+        cited=cited.most_common(),
+        never_cited=sorted(d for d in documents if d not in cited),
+    )
+
+
+def format_report(report: GapReport) -> str:
+    """The report as German text."""
+    span = f"{report.since or 'Anfang'} bis {report.until or 'heute'}"
+    out = [f"Wissenslücken-Bericht ({span}): {report.answers} Fragen, davon {report.refused} nicht beantwortet.", ""]
+    out.append("Nicht beantwortete Fragen (gruppiert):")
+    out += [f"  {g.count}× „{g.example}“" for g in report.refused_groups] or ["  keine"]
+    out += ["", "Negative Rückmeldungen:"]
+    out += [f"  „{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}" for f in report.negative_feedback] or [
+        "  keine"
+    ]
+    out += ["", "Meistzitierte Dokumente:"]
+    out += [f"  {n}× {d}" for d, n in report.cited] or ["  keine"]
+    out += ["", "Nie zitierte Dokumente:"]
+    out += [f"  {d}" for d in report.never_cited] or ["  keine"]
+    return "\n".join(out)
