@@ -98,16 +98,16 @@ def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str
     return sum(idf.get(t, 1.0) for t in found)
 
 
-def _select(hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int) -> tuple[list[str], float]:
+def _select(
+    hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
+) -> tuple[list[str], float]:
     """The passage's most relevant sentences in their original order, and the best one's relevance."""
     units = _quote_units(hit.passage)
     scored = [_relevance(u, terms, analyzer, idf) for u in units]
     best = max(scored, default=0.0)
     if best <= 0:
         return units[:1], 0.0
-    keep = sorted(
-        sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit]
-    )
+    keep = sorted(sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit])
     keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
     # A lead-in ending in ':' announces a list: quote the list with it.
     for i in list(keep):
@@ -116,8 +116,13 @@ def _select(hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float]
     return [units[i] for i in keep], best
 
 
-def compose(retrieval: Retrieval, settings: Settings, analyzer: Analyzer, idf: dict[str, float],
-            contact: list[Passage]) -> Answer:
+def compose(
+    retrieval: Retrieval,
+    settings: Settings,
+    analyzer: Analyzer,
+    idf: dict[str, float],
+    contact: list[Passage],
+) -> Answer:
     """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
     if not retrieval.answerable:
         return decline(retrieval.question, settings, contact)
@@ -149,5 +154,5 @@ def decline(question: str, settings: Settings, contact: list[Passage]) -> Answer
     if not contact:
         return Answer(question, NO_CONTACT, True, settings.disclosure, [])
     sources = [Source(n, p, 0.0) for n, p in enumerate(contact, 1)]
-    quotes = [f"„{' '.join(_quote_units(p))}“ [{s.n}]" for s, p in zip(sources, contact)]
+    quotes = [f"„{' '.join(_quote_units(p))}“ [{s.n}]" for s, p in zip(sources, contact, strict=True)]
     return Answer(question, "\n".join([NO_ANSWER, "", *quotes]), True, settings.disclosure, sources)

@@ -14,14 +14,13 @@ from bot.answer import Answer, compose
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
-from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.german import words
+from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.privacy import find_personal_data, warning_for
 from bot.retrieve import PolicyRetriever
 
 EMPTY_QUESTION = (
-    "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI "
-    "erstellt wurden?“"
+    "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?“"
 )
 # Control characters, and invisible or direction-changing ones that can disguise text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
@@ -48,9 +47,7 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     notes = []
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-        notes.append(
-            f"Ihre Frage war sehr lang; berücksichtigt wurden nur die ersten {max_chars} Zeichen."
-        )
+        notes.append(f"Ihre Frage war sehr lang; berücksichtigt wurden nur die ersten {max_chars} Zeichen.")
     return CleanQuestion(text, notes)
 
 

@@ -23,7 +23,7 @@ class AuditLog:
     def record(self, answer: Answer, *, manifest: dict, channel: str) -> None:
         """Write who-knows-nothing provenance: redacted question, decision, passages and their stand."""
         line = {
-            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "channel": channel,
             "question": redact(answer.question),
             "abstained": answer.abstained,

@@ -10,7 +10,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
@@ -25,8 +25,20 @@ QUESTIONS = [
     "Welche Prinzipien hat der ASB formuliert?",
     "Telefonnummer vom Referat Digitalisierung?",
 ]
-TOPICS = ["Dienstwagen", "Hygiene", "Schichtübergabe", "Fortbildung", "Dokumentation", "Arbeitsschutz",
-          "Datenschutz", "Medikamente", "Einsatzfahrzeuge", "Notrufzentrale", "Beschaffung", "Ehrenamt"]
+TOPICS = [
+    "Dienstwagen",
+    "Hygiene",
+    "Schichtübergabe",
+    "Fortbildung",
+    "Dokumentation",
+    "Arbeitsschutz",
+    "Datenschutz",
+    "Medikamente",
+    "Einsatzfahrzeuge",
+    "Notrufzentrale",
+    "Beschaffung",
+    "Ehrenamt",
+]
 VERBS = ["prüfen", "dokumentieren", "melden", "freigeben", "abstimmen", "kennzeichnen", "sichern"]
 
 
@@ -98,8 +110,10 @@ def run_benchmark(name: str, corpus_dir: Path, work_dir: Path, repeats: int = 20
     build_index(settings, embeddings=embeddings)
     no_change_s = time.perf_counter() - t
     victim = document_paths(corpus)[0]
-    victim.write_text(victim.read_text(encoding="utf-8") + "\nSynthetischer Zusatzsatz für den Benchmark.\n",
-                      encoding="utf-8")
+    victim.write_text(
+        victim.read_text(encoding="utf-8") + "\nSynthetischer Zusatzsatz für den Benchmark.\n",
+        encoding="utf-8",
+    )
     t = time.perf_counter()
     build_index(settings, embeddings=embeddings)
     one_doc_s = time.perf_counter() - t
@@ -144,7 +158,7 @@ def machine() -> dict[str, object]:
     import os
 
     return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),

@@ -11,8 +11,27 @@ from bot.corpus import Document, Vocabulary
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 # Abbreviations after which a full stop does not end a sentence.
-ABBREVIATIONS = ("z. B.", "z.B.", "d. h.", "d.h.", "u. a.", "u.a.", "bzw.", "ggf.", "e.V.", "e. V.",
-                 "Nr.", "vgl.", "etc.", "ca.", "Dr.", "Abs.", "inkl.", "evtl.", "usw.")
+ABBREVIATIONS = (
+    "z. B.",
+    "z.B.",
+    "d. h.",
+    "d.h.",
+    "u. a.",
+    "u.a.",
+    "bzw.",
+    "ggf.",
+    "e.V.",
+    "e. V.",
+    "Nr.",
+    "vgl.",
+    "etc.",
+    "ca.",
+    "Dr.",
+    "Abs.",
+    "inkl.",
+    "evtl.",
+    "usw.",
+)
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"“”»]?\s+(?=[\"„“«(]?[A-ZÄÖÜ0-9])")
 CHUNKING_VERSION = 2
 

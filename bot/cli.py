@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -56,7 +56,9 @@ def index(
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="Abschnitte einbetten", unit="Text", disable=as_json, file=sys.stderr)
+            bar = tqdm(
+                total=total, desc="Abschnitte einbetten", unit="Text", disable=as_json, file=sys.stderr
+            )
         bar.update(done - bar.n)
 
     try:
@@ -80,7 +82,9 @@ def index(
     if as_json:
         _emit(summary)
     elif report.skipped_build:
-        typer.echo(f"Index ist aktuell: {report.unchanged} Dokumente, {report.passages} Abschnitte (nichts zu tun).")
+        typer.echo(
+            f"Index ist aktuell: {report.unchanged} Dokumente, {report.passages} Abschnitte (nichts zu tun)."
+        )
     else:
         typer.echo(
             f"Index gebaut in {report.seconds:.1f} s: {report.added} neu, {report.updated} geändert, "
@@ -103,7 +107,7 @@ def _requests(question: str) -> Iterator[tuple[object, object, list, str | None]
         try:
             data = json.loads(line)
         except ValueError:
-            yield number, line, [], "Diese Zeile ist kein gültiges JSON. Erwartet: {\"id\": …, \"question\": …}."
+            yield number, line, [], 'Diese Zeile ist kein gültiges JSON. Erwartet: {"id": …, "question": …}.'
             continue
         if not isinstance(data, dict):
             yield number, line, [], "Erwartet wird ein JSON-Objekt mit „question“."
@@ -140,7 +144,8 @@ def ask(
 
       python -m bot ask --json "Muss ich KI-Texte kennzeichnen?"
 
-      printf '%s\\n' '{"id": 1, "question": "Und beim Datenschutz?", "history": ["Muss ich KI-Texte kennzeichnen?"]}' | python -m bot ask --json -
+      echo '{"id": 1, "question": "Und beim Datenschutz?", "history": ["KI-Texte kennzeichnen?"]}' \\
+        | python -m bot ask --json -
     """
     from bot.assistant import Assistant, error_answer
 
@@ -221,24 +226,40 @@ def import_files(
 
     settings = Settings()
     failures = 0
-    for path in tqdm(files, desc="Importieren", unit="Datei", disable=as_json or len(files) < 2, file=sys.stderr):
+    for path in tqdm(
+        files, desc="Importieren", unit="Datei", disable=as_json or len(files) < 2, file=sys.stderr
+    ):
         try:
             result = import_file(path, settings.corpus_dir)
         except (BotError, OSError) as exc:
             failures += 1
-            message = str(exc) if isinstance(exc, BotError) else f"{path.name}: nicht lesbar ({exc.strerror})."
+            message = (
+                str(exc) if isinstance(exc, BotError) else f"{path.name}: nicht lesbar ({exc.strerror})."
+            )
             if as_json:
                 _emit({"file": str(path), "error": message})
             else:
                 typer.echo(message, err=True)
             continue
         if as_json:
-            _emit({"file": str(path), "draft": str(result.target), "title": result.title,
-                   "headings": result.headings, "characters": result.characters})
+            _emit(
+                {
+                    "file": str(path),
+                    "draft": str(result.target),
+                    "title": result.title,
+                    "headings": result.headings,
+                    "characters": result.characters,
+                }
+            )
         else:
-            typer.echo(f"{path.name} → {result.target} ({result.characters} Zeichen, {result.headings} Überschriften)")
-    typer.echo(f"{len(files) - failures} Entwürfe angelegt, {failures} Fehler. Bitte prüfen, dann freigeben.",
-               err=True)
+            typer.echo(
+                f"{path.name} → {result.target} "
+                f"({result.characters} Zeichen, {result.headings} Überschriften)"
+            )
+    typer.echo(
+        f"{len(files) - failures} Entwürfe angelegt, {failures} Fehler. Bitte prüfen, dann freigeben.",
+        err=True,
+    )
     if failures:
         raise typer.Exit(1)
 
@@ -246,7 +267,8 @@ def import_files(
 @app.command(name="eval")
 def evaluate(
     gold: Annotated[
-        Optional[list[Path]], typer.Argument(help="Gold-Dateien (JSON Lines); Standard: tests/gold/dev.jsonl.")
+        list[Path] | None,
+        typer.Argument(help="Gold-Dateien (JSON Lines); Standard: tests/gold/dev.jsonl."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
     misses: Annotated[bool, typer.Option("--misses", help="Fehlgriffe einzeln auflisten.")] = False,
@@ -278,7 +300,9 @@ def evaluate(
         typer.echo(format_table(summary))
     if misses:
         for o in outcomes:
-            wrong = (o.gold.expected and (o.rank != 1 or o.abstained)) or (not o.gold.expected and not o.abstained)
+            wrong = (o.gold.expected and (o.rank != 1 or o.abstained)) or (
+                not o.gold.expected and not o.abstained
+            )
             if wrong:
                 typer.echo(
                     f"{o.gold.id} [{o.gold.kind}] rank={o.rank} abstained={o.abstained} "
@@ -289,8 +313,8 @@ def evaluate(
 
 @app.command()
 def report(
-    since: Annotated[Optional[str], typer.Option(help="Ab Datum (JJJJ-MM-TT).")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Bis Datum (JJJJ-MM-TT).")] = None,
+    since: Annotated[str | None, typer.Option(help="Ab Datum (JJJJ-MM-TT).")] = None,
+    until: Annotated[str | None, typer.Option(help="Bis Datum (JJJJ-MM-TT).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Bericht als eine JSON-Zeile.")] = False,
 ) -> None:
     """Wissenslücken: nicht beantwortete Fragen (gruppiert), negative Rückmeldungen, (nie) zitierte Dokumente.
@@ -318,9 +342,14 @@ def report(
     except BotError as exc:
         _fail(str(exc))
     feedback_path = settings.data_dir / "feedback.jsonl"
-    feedback = [json.loads(ln) for ln in feedback_path.read_text("utf-8").splitlines() if ln.strip()] \
-        if feedback_path.is_file() else []
-    result = build_report(AuditLog(settings.data_dir).read(), feedback, sorted(manifest["documents"]), start, end)
+    feedback = (
+        [json.loads(ln) for ln in feedback_path.read_text("utf-8").splitlines() if ln.strip()]
+        if feedback_path.is_file()
+        else []
+    )
+    result = build_report(
+        AuditLog(settings.data_dir).read(), feedback, sorted(manifest["documents"]), start, end
+    )
     if as_json:
         _emit(result.to_json())
     else:
@@ -329,7 +358,9 @@ def report(
 
 @app.command()
 def bench(
-    sizes: Annotated[str, typer.Option(help="Größen generierter Korpora, kommagetrennt (0 = keine).")] = "1000",
+    sizes: Annotated[
+        str, typer.Option(help="Größen generierter Korpora, kommagetrennt (0 = keine).")
+    ] = "1000",
     repeats: Annotated[int, typer.Option(help="Wiederholungen je Testfrage.")] = 20,
     output: Annotated[Path, typer.Option(help="JSON-Datei für die Ergebnisse.")] = Path("bench-results.json"),
 ) -> None:
@@ -351,8 +382,10 @@ def bench(
     typer.echo("  ".join(f"{c:>16}" for c in columns))
     for row in rows:
         typer.echo("  ".join(f"{row[c]!s:>16}" for c in columns))
-    output.write_text(json.dumps({"machine": machine(), "results": rows}, ensure_ascii=False, indent=2) + "\n",
-                      encoding="utf-8")
+    output.write_text(
+        json.dumps({"machine": machine(), "results": rows}, ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8",
+    )
     typer.echo(f"Ergebnisse in {output}", err=True)
 
 

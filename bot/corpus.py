@@ -146,7 +146,9 @@ def parse_document(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CorpusError(
-            f"Die Datei ist nicht UTF-8-kodiert (Byte {exc.start}). Bitte als UTF-8 speichern.", path.name, line
+            f"Die Datei ist nicht UTF-8-kodiert (Byte {exc.start}). Bitte als UTF-8 speichern.",
+            path.name,
+            line,
         ) from exc
     if not text.lstrip().startswith("---"):
         raise CorpusError("Die Kopfdaten (--- … ---) am Dateianfang fehlen.", path.name, 1)
@@ -156,7 +158,8 @@ def parse_document(path: Path) -> Document:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for counting from 1, +1 for the opening ---
         raise CorpusError(
-            "Die Kopfdaten sind kein gültiges YAML (Tipp: Werte mit Doppelpunkt in Anführungszeichen setzen).",
+            "Die Kopfdaten sind kein gültiges YAML "
+            "(Tipp: Werte mit Doppelpunkt in Anführungszeichen setzen).",
             path.name,
             line,
         ) from exc

@@ -59,7 +59,9 @@ def _from_pdf(path: Path) -> tuple[str | None, str]:
         reader = PdfReader(path)
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError) as exc:
-        raise CorpusError("Das PDF kann nicht gelesen werden (beschädigt oder verschlüsselt).", path.name) from exc
+        raise CorpusError(
+            "Das PDF kann nicht gelesen werden (beschädigt oder verschlüsselt).", path.name
+        ) from exc
     title = (reader.metadata.title if reader.metadata else None) or None
     return title, _paragraphs_from_lines("\n\n".join(pages))
 
@@ -71,7 +73,9 @@ def _from_docx(path: Path) -> tuple[str | None, str]:
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise CorpusError("Die Word-Datei kann nicht gelesen werden (kein gültiges .docx).", path.name) from exc
+        raise CorpusError(
+            "Die Word-Datei kann nicht gelesen werden (kein gültiges .docx).", path.name
+        ) from exc
     title, parts = document.core_properties.title or None, []
     for para in document.paragraphs:
         text = para.text.strip()
@@ -108,8 +112,14 @@ def _from_html(path: Path) -> tuple[str | None, str]:
     return title, markdown
 
 
-READERS = {".pdf": _from_pdf, ".docx": _from_docx, ".html": _from_html, ".htm": _from_html,
-           ".txt": _from_txt, ".md": _from_txt}
+READERS = {
+    ".pdf": _from_pdf,
+    ".docx": _from_docx,
+    ".html": _from_html,
+    ".htm": _from_html,
+    ".txt": _from_txt,
+    ".md": _from_txt,
+}
 
 
 def _free_target(corpus_dir: Path, stem: str) -> Path:
@@ -142,8 +152,9 @@ def import_file(path: Path, corpus_dir: Path, today: dt.date | None = None) -> I
     title, body = READERS[suffix](path)
     body = body.strip()
     if not body:
-        raise CorpusError("In der Datei wurde kein Text gefunden (z. B. ein gescanntes PDF ohne Texterkennung).",
-                          path.name)
+        raise CorpusError(
+            "In der Datei wurde kein Text gefunden (z. B. ein gescanntes PDF ohne Texterkennung).", path.name
+        )
     first_heading = re.search(r"^#{1,6}\s+(.+)$", body, flags=re.MULTILINE)
     title = (title or (first_heading.group(1) if first_heading else path.stem)).strip()
     meta = {
@@ -160,4 +171,6 @@ def import_file(path: Path, corpus_dir: Path, today: dt.date | None = None) -> I
     tmp = target.with_suffix(".md.tmp")
     tmp.write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
     tmp.replace(target)
-    return ImportResult(path, target, title, len(re.findall(r"^#{1,6} ", body, flags=re.MULTILINE)), len(body))
+    return ImportResult(
+        path, target, title, len(re.findall(r"^#{1,6} ", body, flags=re.MULTILINE)), len(body)
+    )

@@ -212,7 +212,9 @@ def _embed_into(store, passages: list[Passage], batch: int, progress: Progress |
     texts, metadatas, ids = _vector_records(passages)
     for start in range(0, len(texts), batch):
         store.add_texts(
-            texts[start : start + batch], metadatas=metadatas[start : start + batch], ids=ids[start : start + batch]
+            texts[start : start + batch],
+            metadatas=metadatas[start : start + batch],
+            ids=ids[start : start + batch],
         )
         if progress:
             progress(min(start + batch, len(texts)), len(texts))
@@ -259,8 +261,16 @@ def build_index(
         gone_ids = [d for d in old_docs if d not in documents]
         unchanged = len(documents) - len(new_ids) - len(changed_ids)
         if reusable and not (new_ids or changed_ids or gone_ids) and old.get("synonyms") == synonyms_hash:
-            return IndexReport(0, 0, 0, unchanged, old["passages"], loaded.problems,
-                               time.perf_counter() - started, skipped_build=True)
+            return IndexReport(
+                0,
+                0,
+                0,
+                unchanged,
+                old["passages"],
+                loaded.problems,
+                time.perf_counter() - started,
+                skipped_build=True,
+            )
 
         passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -299,7 +309,9 @@ def build_index(
             shutil.rmtree(build_dir, ignore_errors=True)
             if settings.chroma_url:
                 try:
-                    _chroma_client(settings, build_dir).delete_collection(_collection_name(settings, build_id))
+                    _chroma_client(settings, build_dir).delete_collection(
+                        _collection_name(settings, build_id)
+                    )
                 except Exception:  # the server may be what failed; the collection is then unreferenced
                     log.warning("Unvollständige Sammlung %s nicht entfernt", build_id)
             raise
@@ -313,7 +325,7 @@ def build_index(
                 "corpus_hash": hashlib.sha256(json.dumps(documents, sort_keys=True).encode()).hexdigest(),
                 "passages": len(passages),
                 "vectors": vectors,
-                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             },
         )
         # The previous build stays for a chat process that still reads it; older ones go.

@@ -65,7 +65,7 @@ class LexicalIndex:
             return True
         marks = word.part_marks or ("",) * len(word.parts)
         return bool(word.parts) and all(
-            p in terms or (m and m in terms) for p, m in zip(word.parts, marks)
+            p in terms or (m and m in terms) for p, m in zip(word.parts, marks, strict=True)
         )
 
     def is_known(self, word: WordTerms) -> bool:

@@ -14,10 +14,44 @@ PRIVACY_WARNING = (
 
 # Words that follow "Frau"/"Herr" without being a name ("Frau im Team", "Herr der Lage").
 _NOT_NAMES = {
-    "im", "in", "am", "an", "aus", "und", "oder", "mit", "von", "vom", "der", "die", "das", "den",
-    "dem", "des", "ein", "eine", "einer", "meine", "mein", "unsere", "unser", "ihre", "ihr",
-    "kollegin", "kollege", "lage", "sein", "ist", "war", "hat", "bitte",
-    "und", "oder", "als", "auch", "noch", "so", "wie",
+    "im",
+    "in",
+    "am",
+    "an",
+    "aus",
+    "und",
+    "oder",
+    "mit",
+    "von",
+    "vom",
+    "der",
+    "die",
+    "das",
+    "den",
+    "dem",
+    "des",
+    "ein",
+    "eine",
+    "einer",
+    "meine",
+    "mein",
+    "unsere",
+    "unser",
+    "ihre",
+    "ihr",
+    "kollegin",
+    "kollege",
+    "lage",
+    "sein",
+    "ist",
+    "war",
+    "hat",
+    "bitte",
+    "als",
+    "auch",
+    "noch",
+    "so",
+    "wie",
 }
 _DIAGNOSES = (
     r"demenz|alzheimer|parkinson|diabetes|depression(?:en)?|krebs|tumor|hiv|aids|schlaganfall|"
@@ -34,9 +68,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(?:[A-Z]\d{9}|\d{2}\s?\d{6}\s?[A-Z]\s?\d{3})\b"
         r"|(?i:versicherten(?:nummer|nr\.?)|versicherungsnummer|sozialversicherungsnummer)\s*:?\s*[\w-]{6,}"
     ),
-    "Telefonnummer": re.compile(
-        r"(?<![\w.])(?:\+\d{2}|00\d{2}|0)[\s/()-]*\d(?:[\s/()-]*\d){5,13}(?![\w.])"
-    ),
+    "Telefonnummer": re.compile(r"(?<![\w.])(?:\+\d{2}|00\d{2}|0)[\s/()-]*\d(?:[\s/()-]*\d){5,13}(?![\w.])"),
     "Postanschrift": re.compile(
         r"\b[A-ZÄÖÜ][\wäöüß-]*(?i:straße|strasse|str\.|weg|allee|platz|ring|gasse|damm|ufer)\s+\d+\s?[a-z]?\b"
         r"|\b\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+(?:\s(?:am|an der|im)\s[A-ZÄÖÜ][a-zäöüß]+)?\b"

@@ -46,8 +46,10 @@ class GapReport:
             "until": self.until,
             "answers": self.answers,
             "refused": self.refused,
-            "refused_groups": [{"example": g.example, "count": g.count, "questions": g.questions}
-                               for g in self.refused_groups],
+            "refused_groups": [
+                {"example": g.example, "count": g.count, "questions": g.questions}
+                for g in self.refused_groups
+            ],
             "negative_feedback": self.negative_feedback,
             "cited": [{"document": d, "count": n} for d, n in self.cited],
             "never_cited": self.never_cited,
@@ -77,8 +79,13 @@ def _in_range(line: dict, since: dt.date | None, until: dt.date | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def build_report(audit: list[dict], feedback: list[dict], documents: list[str],
-                 since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
+def build_report(
+    audit: list[dict],
+    feedback: list[dict],
+    documents: list[str],
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> GapReport:
     """Combine audit lines (and feedback) into the report for a time range."""
     lines = [ln for ln in audit if not ln.get("error") and _in_range(ln, since, until)]
     refused = [ln["question"] for ln in lines if ln.get("abstained")]
@@ -103,13 +110,16 @@ def build_report(audit: list[dict], feedback: list[dict], documents: list[str],
 def format_report(report: GapReport) -> str:
     """The report as German text."""
     span = f"{report.since or 'Anfang'} bis {report.until or 'heute'}"
-    out = [f"Wissenslücken-Bericht ({span}): {report.answers} Fragen, davon {report.refused} nicht beantwortet.", ""]
+    out = [
+        f"Wissenslücken-Bericht ({span}): {report.answers} Fragen, davon {report.refused} nicht beantwortet.",
+        "",
+    ]
     out.append("Nicht beantwortete Fragen (gruppiert):")
     out += [f"  {g.count}× „{g.example}“" for g in report.refused_groups] or ["  keine"]
     out += ["", "Negative Rückmeldungen:"]
-    out += [f"  „{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}" for f in report.negative_feedback] or [
-        "  keine"
-    ]
+    out += [
+        f"  „{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}" for f in report.negative_feedback
+    ] or ["  keine"]
     out += ["", "Meistzitierte Dokumente:"]
     out += [f"  {n}× {d}" for d, n in report.cited] or ["  keine"]
     out += ["", "Nie zitierte Dokumente:"]

@@ -56,10 +56,19 @@ status: {status}
 """
 
 
-def write_doc(folder: Path, name: str, *, titel: str = "Testdokument", status: str = "freigegeben",
-              heading: str = "Abschnitt", body: str = "Ein Satz über Testregeln.") -> Path:
+def write_doc(
+    folder: Path,
+    name: str,
+    *,
+    titel: str = "Testdokument",
+    status: str = "freigegeben",
+    heading: str = "Abschnitt",
+    body: str = "Ein Satz über Testregeln.",
+) -> Path:
     """Write a synthetic corpus document (clearly labelled as not ASB text)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.md"
-    path.write_text(DOC_TEMPLATE.format(titel=titel, status=status, heading=heading, body=body), encoding="utf-8")
+    path.write_text(
+        DOC_TEMPLATE.format(titel=titel, status=status, heading=heading, body=body), encoding="utf-8"
+    )
     return path

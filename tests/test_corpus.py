@@ -71,7 +71,9 @@ def test_real_corpus_is_valid_and_released() -> None:
         (b"Nur Text ohne Kopfdaten\n", "Kopfdaten"),
     ],
 )
-def test_broken_files_get_a_german_message_naming_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
+def test_broken_files_get_a_german_message_naming_the_file(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
     path = tmp_path / "kaputt.md"
     path.write_bytes(content)
     with pytest.raises(CorpusError) as err:
@@ -82,7 +84,9 @@ def test_broken_files_get_a_german_message_naming_the_file(tmp_path: Path, conte
 
 def test_unknown_field_and_bad_status_are_named(tmp_path: Path) -> None:
     path = write_doc(tmp_path, "doc", status="fertig")
-    path.write_text(path.read_text(encoding="utf-8").replace("status:", "farbe: rot\nstatus:"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status:", "farbe: rot\nstatus:"), encoding="utf-8"
+    )
     with pytest.raises(CorpusError) as err:
         parse_document(path)
     message = str(err.value)
@@ -102,7 +106,9 @@ def test_check_reports_each_problem_as_file_line_message(tmp_path: Path) -> None
     from bot.corpus import check_corpus
 
     write_doc(tmp_path, "a", titel="Synthetisch doppelt")
-    write_doc(tmp_path, "b", titel="Synthetisch doppelt", body="Frau Beispielname ruft unter 0221 1234567 an.")
+    write_doc(
+        tmp_path, "b", titel="Synthetisch doppelt", body="Frau Beispielname ruft unter 0221 1234567 an."
+    )
     write_doc(tmp_path, "c", titel="Synthetisch leer", body="Text.\n\n## Leer\n\n## Voll\n\nText.")
     bad = write_doc(tmp_path, "d", titel="Synthetisch kaputt")
     bad.write_text(bad.read_text(encoding="utf-8").replace("stand: 2026-01-01", "stand: 2026-13-45"))

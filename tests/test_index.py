@@ -16,10 +16,20 @@ from tests.conftest import REPO, write_doc
 @pytest.fixture
 def small(tmp_path: Path) -> Settings:
     corpus = tmp_path / "corpus"
-    write_doc(corpus, "regeln", titel="Synthetische Regeln", heading="Kennzeichnung",
-              body="Synthetische Testregel: Alle Testtexte werden mit einem Stempel versehen.")
-    write_doc(corpus, "entwurf", titel="Synthetischer Entwurf", status="entwurf",
-              body="Dieser Entwurf über Stempel darf nicht antworten.")
+    write_doc(
+        corpus,
+        "regeln",
+        titel="Synthetische Regeln",
+        heading="Kennzeichnung",
+        body="Synthetische Testregel: Alle Testtexte werden mit einem Stempel versehen.",
+    )
+    write_doc(
+        corpus,
+        "entwurf",
+        titel="Synthetischer Entwurf",
+        status="entwurf",
+        body="Dieser Entwurf über Stempel darf nicht antworten.",
+    )
     return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
@@ -61,7 +71,9 @@ def test_missing_and_corrupt_index_give_clear_messages(tmp_path: Path, embedding
         open_index(settings, embeddings)
 
 
-def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(small: Settings, embeddings) -> None:
+def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(
+    small: Settings, embeddings
+) -> None:
     build_index(small, embeddings=embeddings)
     write_doc(small.corpus_dir, "zweites", titel="Synthetisch zwei", body="Erster Satz.\n\nZweiter Absatz.")
     report = build_index(small, embeddings=embeddings)
@@ -84,7 +96,9 @@ def test_a_withdrawn_or_expired_document_leaves_the_index(small: Settings, embed
     path.write_text(path.read_text(encoding="utf-8").replace("status: freigegeben", "status: archiviert"))
     assert build_index(small, embeddings=embeddings).deleted == 1
     path.write_text(
-        path.read_text(encoding="utf-8").replace("status: archiviert", "status: freigegeben\\ngueltig_bis: 2026-01-31")
+        path.read_text(encoding="utf-8").replace(
+            "status: archiviert", "status: freigegeben\\ngueltig_bis: 2026-01-31"
+        )
     )
     import datetime as dt
 
@@ -119,8 +133,13 @@ def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings)
     build_index(small, embeddings=embeddings)
     assistant = Assistant(small, open_index(small, embeddings))
     assert {p.doc_id for p in assistant.index.passages} == {"regeln"}
-    write_doc(small.corpus_dir, "drohnen", titel="Synthetische Drohnenregel", heading="Drohnen",
-              body="Synthetisch: Drohnen fliegen nur mit Genehmigung der Einsatzleitung.")
+    write_doc(
+        small.corpus_dir,
+        "drohnen",
+        titel="Synthetische Drohnenregel",
+        heading="Drohnen",
+        body="Synthetisch: Drohnen fliegen nur mit Genehmigung der Einsatzleitung.",
+    )
     build_index(small, embeddings=embeddings)
     answer = assistant.ask("Brauchen Drohnen eine Genehmigung der Einsatzleitung?")
     assert {p.doc_id for p in assistant.index.passages} == {"regeln", "drohnen"}

@@ -10,7 +10,9 @@ from bot.german import words
 from bot.privacy import find_personal_data, redact
 from tests.conftest import REPO
 
-CASES = [json.loads(line) for line in (REPO / "tests" / "gold" / "privacy.jsonl").read_text("utf-8").splitlines()]
+CASES = [
+    json.loads(line) for line in (REPO / "tests" / "gold" / "privacy.jsonl").read_text("utf-8").splitlines()
+]
 PUBLIC = frozenset(words((REPO / "corpus" / "referat-digitalisierung.md").read_text("utf-8")))
 
 
@@ -40,7 +42,9 @@ def test_each_kind_is_found_and_redacted(case: dict) -> None:
 def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
     answer = assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
     assert answer.privacy_warning and "personenbezogene Daten" in answer.privacy_warning
-    assert not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    assert (
+        not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    )
     assert answer.to_json()["privacy_warning"] == answer.privacy_warning
     assert assistant.ask("Telefonnummer von Frau Hermanns?").privacy_warning is None
 
@@ -62,5 +66,8 @@ def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path
         assert secret not in stored
     lines = AuditLog(data_dir).read()
     assert len(lines) == 3 and lines[1]["channel"] == "ui"
-    assert lines[0]["passages"][0] == {"id": "grundsaetze-ki#datenschutz-und-sicherheit-1", "stand": "2026-11-25"}
+    assert lines[0]["passages"][0] == {
+        "id": "grundsaetze-ki#datenschutz-und-sicherheit-1",
+        "stand": "2026-11-25",
+    }
     assert all(line["corpus_hash"] and line["privacy_warning"] for line in lines)

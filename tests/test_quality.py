@@ -25,7 +25,9 @@ def test_quality_floor(assistant, name: str) -> None:
 
 
 def test_english_questions_find_their_passage(assistant) -> None:
-    questions = [q for name in FLOORS for q in read_gold(REPO / "tests" / "gold" / name) if q.kind == "englisch"]
+    questions = [
+        q for name in FLOORS for q in read_gold(REPO / "tests" / "gold" / name) if q.kind == "englisch"
+    ]
     summary = summarise(run(assistant, questions))["gesamt"]
     assert len(questions) >= 30 and summary["hit@3"] >= 0.75
 

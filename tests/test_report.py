@@ -12,12 +12,14 @@ from tests.conftest import REPO
 
 
 def test_similar_refused_questions_form_one_group() -> None:
-    groups = group_questions([
-        "Wann ist die nächste KI-Schulung?",
-        "Wann findet die nächste KI-Schulung statt?",
-        "Wie beantrage ich Urlaub?",
-        "wann gibt es wieder eine ki schulung",
-    ])
+    groups = group_questions(
+        [
+            "Wann ist die nächste KI-Schulung?",
+            "Wann findet die nächste KI-Schulung statt?",
+            "Wie beantrage ich Urlaub?",
+            "wann gibt es wieder eine ki schulung",
+        ]
+    )
     assert [g.count for g in groups] == [3, 1]
     assert groups[1].example == "Wie beantrage ich Urlaub?"
 
@@ -25,13 +27,19 @@ def test_similar_refused_questions_form_one_group() -> None:
 def test_report_counts_refusals_citations_and_time_range() -> None:
     audit = [
         {"time": "2026-11-01T10:00:00+00:00", "question": "Urlaub?", "abstained": True, "passages": []},
-        {"time": "2026-11-02T10:00:00+00:00", "question": "Kennzeichnen?", "abstained": False,
-         "passages": [{"id": "grundsaetze-ki#transparenz-1", "stand": "2026-11-25"}]},
+        {
+            "time": "2026-11-02T10:00:00+00:00",
+            "question": "Kennzeichnen?",
+            "abstained": False,
+            "passages": [{"id": "grundsaetze-ki#transparenz-1", "stand": "2026-11-25"}],
+        },
         {"time": "2026-10-01T10:00:00+00:00", "question": "Alt?", "abstained": True, "passages": []},
     ]
     import datetime as dt
 
-    report = build_report(audit, [], ["grundsaetze-ki", "referat-digitalisierung"], since=dt.date(2026, 11, 1))
+    report = build_report(
+        audit, [], ["grundsaetze-ki", "referat-digitalisierung"], since=dt.date(2026, 11, 1)
+    )
     assert (report.answers, report.refused) == (2, 1)
     assert report.cited == [("grundsaetze-ki", 1)]
     assert report.never_cited == ["referat-digitalisierung"]
@@ -39,13 +47,33 @@ def test_report_counts_refusals_citations_and_time_range() -> None:
 
 def test_report_command_reads_the_audit_the_cli_wrote(real_settings, tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(HF_HUB_OFFLINE="1", BOT_CORPUS_DIR=str(real_settings.corpus_dir),
-               BOT_INDEX_DIR=str(real_settings.index_dir), BOT_DATA_DIR=str(tmp_path / "data"))
-    questions = "Wie beantrage ich Urlaub?\nWie beantrage ich Urlaub im Dezember?\nMuss ich KI-Texte kennzeichnen?\n"
-    subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "-"], input=questions, text=True,
-                   env=env, cwd=REPO, check=True, capture_output=True, timeout=180)
-    result = subprocess.run([sys.executable, "-m", "bot", "report", "--json"], text=True, env=env, cwd=REPO,
-                            capture_output=True, timeout=60)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        BOT_CORPUS_DIR=str(real_settings.corpus_dir),
+        BOT_INDEX_DIR=str(real_settings.index_dir),
+        BOT_DATA_DIR=str(tmp_path / "data"),
+    )
+    questions = (
+        "Wie beantrage ich Urlaub?\nWie beantrage ich Urlaub im Dezember?\nMuss ich KI-Texte kennzeichnen?\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "-"],
+        input=questions,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--json"],
+        text=True,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["answers"] == 3 and data["refused"] == 2

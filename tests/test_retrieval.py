@@ -9,8 +9,14 @@ CASES = [
     ("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?", "grundsaetze-ki#transparenz-1"),
     ("Darf ich Klientendaten in ChatGPT kopieren?", "grundsaetze-ki#datenschutz-und-sicherheit-1"),
     ("Wer entscheidet am Ende, die KI oder ich?", "grundsaetze-ki#autonomie-und-kontrolle-1"),
-    ("Wie geht der ASB mit Diskriminierung durch KI um?", "grundsaetze-ki#fairness-und-nicht-boshaftigkeit-1"),
-    ("Welche Prinzipien hat der ASB zu KI formuliert?", "code-of-conduct-demokratische-ki#die-positionspapiere-im-ueberblick-1"),
+    (
+        "Wie geht der ASB mit Diskriminierung durch KI um?",
+        "grundsaetze-ki#fairness-und-nicht-boshaftigkeit-1",
+    ),
+    (
+        "Welche Prinzipien hat der ASB zu KI formuliert?",
+        "code-of-conduct-demokratische-ki#die-positionspapiere-im-ueberblick-1",
+    ),
     ("Telefonnummer von Gerrit Suhr?", "referat-digitalisierung#gerrit-suhr-1"),
     ("Do I have to label texts written with ChatGPT?", "grundsaetze-ki#transparenz-1"),
     ("Grundsaetze Datenschuz bei KI", "grundsaetze-ki#datenschutz-und-sicherheit-1"),

@@ -31,7 +31,8 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("chroma-server")
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -59,7 +60,9 @@ def test_real_corpus_answers_from_the_chroma_server(chroma_url: str, embeddings,
     assert retrieval.hits[0].dense > 0
 
 
-def test_incremental_update_on_the_server_copies_unchanged_vectors(chroma_url: str, embeddings, tmp_path) -> None:
+def test_incremental_update_on_the_server_copies_unchanged_vectors(
+    chroma_url: str, embeddings, tmp_path
+) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chroma_url=chroma_url)
