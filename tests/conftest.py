@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,30 @@ def write_doc(
         DOC_TEMPLATE.format(titel=titel, status=status, heading=heading, body=body), encoding="utf-8"
     )
     return path
+
+
+def run_bot(
+    args: list[str],
+    settings: Settings,
+    *,
+    stdin: str | bytes | None = None,
+    index_dir: Path | None = None,
+    data_dir: Path | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` in a subprocess on the given settings (CI unset); bytes in, bytes out."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        BOT_CORPUS_DIR=str(settings.corpus_dir),
+        BOT_INDEX_DIR=str(index_dir or settings.index_dir),
+        BOT_DATA_DIR=str(data_dir or settings.data_dir),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=not isinstance(stdin, bytes),
+        cwd=REPO,
+        env=env,
+        timeout=180,
+    )

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from bot.report import build_report, group_questions
-from tests.conftest import REPO
+from tests.conftest import run_bot
 
 
 def test_similar_refused_questions_form_one_group() -> None:
@@ -46,34 +43,13 @@ def test_report_counts_refusals_citations_and_time_range() -> None:
 
 
 def test_report_command_reads_the_audit_the_cli_wrote(real_settings, tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        BOT_CORPUS_DIR=str(real_settings.corpus_dir),
-        BOT_INDEX_DIR=str(real_settings.index_dir),
-        BOT_DATA_DIR=str(tmp_path / "data"),
-    )
+    data_dir = tmp_path / "data"
     questions = (
         "Wie beantrage ich Urlaub?\nWie beantrage ich Urlaub im Dezember?\nMuss ich KI-Texte kennzeichnen?\n"
     )
-    subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", "-"],
-        input=questions,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "report", "--json"],
-        text=True,
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        timeout=60,
-    )
+    asked = run_bot(["ask", "--json", "-"], real_settings, stdin=questions, data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    result = run_bot(["report", "--json"], real_settings, data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["answers"] == 3 and data["refused"] == 2
