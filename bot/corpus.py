@@ -191,19 +191,22 @@ class CorpusLoad:
 
     documents: list[Document]
     problems: list[str]
+    broken: list[str] = field(default_factory=list)  # ids of the files that could not be read
 
 
 def load_corpus(corpus_dir: Path) -> CorpusLoad:
     """Read every document; a broken one is reported, the rest are kept."""
-    documents, problems = [], []
+    documents, problems, broken = [], [], []
     for path in document_paths(corpus_dir):
         try:
             documents.append(parse_document(path))
+            continue
         except CorpusError as exc:
             problems.append(str(exc))
         except OSError as exc:
             problems.append(f"{path.name}:1: Die Datei kann nicht gelesen werden ({exc.strerror}).")
-    return CorpusLoad(documents, problems)
+        broken.append(path.stem)
+    return CorpusLoad(documents, problems, broken)
 
 
 def load_synonyms(corpus_dir: Path) -> list[list[str]]:

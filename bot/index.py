@@ -250,6 +250,10 @@ def build_index(
         except IndexMismatchError:
             old = None
         old_build = index_dir / BUILDS / old["build"] if old else None
+        # A released document that an edit broke keeps serving its last good version.
+        kept = [d for d in loaded.broken if old and d in old["documents"]]
+        kept_passages = _old_passages(old_build, set(kept)) if kept else []
+        documents.update({d: old["documents"][d] for d in kept})
         reusable = (
             bool(old)
             and old["parameters"] == parameters
@@ -272,7 +276,7 @@ def build_index(
                 skipped_build=True,
             )
 
-        passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
+        passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)] + kept_passages
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         build_dir = index_dir / BUILDS / build_id
         try:
@@ -357,6 +361,14 @@ class LoadedIndex:
     def passages_of(self, doc_id: str) -> list[Passage]:
         """The passages of one document, in document order."""
         return [p for p in self.passages if p.doc_id == doc_id]
+
+
+def _old_passages(build_dir: Path | None, doc_ids: set[str]) -> list[Passage]:
+    """The passages of some documents as a previous build stored them."""
+    if build_dir is None or not (build_dir / PASSAGES).is_file():
+        return []
+    data = json.loads((build_dir / PASSAGES).read_text(encoding="utf-8"))
+    return [_passage(r) for r in data["passages"] if r["doc_id"] in doc_ids]
 
 
 def _passage(record: dict) -> Passage:

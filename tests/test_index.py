@@ -144,3 +144,16 @@ def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings)
     answer = assistant.ask("Brauchen Drohnen eine Genehmigung der Einsatzleitung?")
     assert {p.doc_id for p in assistant.index.passages} == {"regeln", "drohnen"}
     assert not answer.abstained and answer.sources[0].passage.doc_id == "drohnen"
+
+
+def test_a_document_broken_by_an_edit_keeps_its_last_good_version(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    before = open_index(small, embeddings)
+    path = small.corpus_dir / "regeln.md"
+    path.write_text("---\ntitel: [kaputt\n---\nText\n", encoding="utf-8")
+    report = build_index(small, embeddings=embeddings)
+    assert report.problems and "regeln.md" in report.problems[0]
+    assert (report.deleted, report.passages) == (0, 1)
+    after = open_index(small, embeddings)
+    assert [p.text for p in after.passages] == [p.text for p in before.passages]
+    assert after.store.get()["ids"] == before.store.get()["ids"]
