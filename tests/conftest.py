@@ -76,6 +76,18 @@ def write_doc(
     return path
 
 
+def bot_env(settings: Settings, *, index_dir: Path | None = None, data_dir: Path | None = None) -> dict:
+    """Environment for a bot subprocess: these settings, offline, and CI unset (Chainlit's CI mode)."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        BOT_CORPUS_DIR=str(settings.corpus_dir),
+        BOT_INDEX_DIR=str(index_dir or settings.index_dir),
+        BOT_DATA_DIR=str(data_dir or settings.data_dir),
+    )
+    return env
+
+
 def run_bot(
     args: list[str],
     settings: Settings,
@@ -85,13 +97,7 @@ def run_bot(
     data_dir: Path | None = None,
 ) -> subprocess.CompletedProcess:
     """`python -m bot ARGS` in a subprocess on the given settings (CI unset); bytes in, bytes out."""
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        BOT_CORPUS_DIR=str(settings.corpus_dir),
-        BOT_INDEX_DIR=str(index_dir or settings.index_dir),
-        BOT_DATA_DIR=str(data_dir or settings.data_dir),
-    )
+    env = bot_env(settings, index_dir=index_dir, data_dir=data_dir)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

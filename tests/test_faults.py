@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -15,18 +14,16 @@ import pytest
 from bot.bench import generate_corpus
 from bot.config import Settings
 from bot.index import BUILDS, build_index, open_index, read_manifest
-from tests.conftest import REPO
+from tests.conftest import REPO, bot_env
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
 
 
 def _index_process(settings: Settings) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(HF_HUB_OFFLINE="1", BOT_CORPUS_DIR=str(settings.corpus_dir), BOT_INDEX_DIR=str(settings.index_dir))
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "index", "--json"],
         cwd=REPO,
-        env=env,
+        env=bot_env(settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
