@@ -10,14 +10,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answer, compose
+from bot.answer import Answer, Source, compose
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.german import words
 from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
-from bot.privacy import find_personal_data, warning_for
-from bot.retrieve import PolicyRetriever
+from bot.llm import verify
+from bot.privacy import find_personal_data, redact, warning_for
+from bot.retrieve import PolicyRetriever, Retrieval
 
 EMPTY_QUESTION = (
     "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?“"
@@ -68,6 +69,7 @@ class Assistant:
     def __init__(self, settings: Settings, index: LoadedIndex, audit: AuditLog | None = None) -> None:
         self.settings = settings
         self.audit = audit
+        self._generator = _generator(settings)
         self._lock = threading.Lock()
         self._state = self._snapshot(index)
 
@@ -135,10 +137,51 @@ class Assistant:
             state.contact,
         )
         findings = find_personal_data(clean.text, public_words=state.public_words)
-        answer = dataclasses.replace(answer, notes=clean.notes, privacy_warning=warning_for(findings))
+        if self._generator is not None and not answer.abstained:
+            answer = self._written(redact(clean.text, findings), retrieval, state) or answer
+        answer = dataclasses.replace(
+            answer, question=clean.text, notes=clean.notes, privacy_warning=warning_for(findings)
+        )
         if self.audit is not None:
             self.audit.record(answer, manifest=state.index.manifest, channel=channel)
         return answer
+
+    def _written(self, question: str, retrieval: Retrieval, state: _Loaded) -> Answer | None:
+        """The language model's verified answer; None keeps the quotes (error, timeout, nothing verified)."""
+        hits = retrieval.hits[: self.settings.llm_passages]
+        passages = [h.passage for h in hits]
+        try:
+            raw = self._generator.generate(question, passages)
+        except Exception as exc:  # HTTP errors, timeouts, provider errors: all mean "quote instead"
+            log.warning("Sprachmodell nicht verfügbar, Antwort mit Zitaten: %s", type(exc).__name__)
+            return None
+        verified = verify(raw, passages, state.index.lexical.analyzer)
+        if verified is None:
+            return None
+        score = {h.passage.id: h.score for h in hits}
+        return Answer(
+            question=question,
+            text=verified.text,
+            abstained=False,
+            disclosure=self.settings.llm_disclosure,
+            sources=[Source(n, p, score[p.id]) for n, p in enumerate(verified.passages, 1)],
+            generator="llm",
+        )
+
+
+def _generator(settings: Settings):
+    """The language-model generator when BOT_LLM is set; a wrong setting is a clear German error."""
+    if not settings.llm:
+        return None
+    from bot.llm import Generator
+
+    try:
+        return Generator(settings)
+    except (ValueError, ImportError) as exc:
+        raise BotError(
+            f"BOT_LLM={settings.llm} kann nicht verwendet werden ({exc}). "
+            "Beispiel: BOT_LLM=openai:gpt-4o-mini, oder BOT_LLM leer lassen für Zitat-Antworten."
+        ) from exc
 
 
 def _manifest_mtime(settings: Settings) -> int:

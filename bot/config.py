@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DISCLOSURE = (
     "Hinweis: Diese Antwort hat ein KI-Assistent (ASB Richtlinien-Assistent) automatisch aus den "
     "genannten freigegebenen Dokumenten zusammengestellt. Maßgeblich sind allein diese Quellen – "
     "bitte prüfen Sie sie. Bei Fragen hilft das Referat Digitalisierung."
+)
+
+DEFAULT_LLM_DISCLOSURE = (
+    "Hinweis: Diesen Text hat ein Sprachmodell (KI) im ASB Richtlinien-Assistenten aus den genannten "
+    "freigegebenen Dokumenten formuliert; jede Aussage ist mit ihrer Quelle belegt und geprüft. "
+    "Maßgeblich sind allein diese Quellen – bitte prüfen Sie sie. "
+    "Bei Fragen hilft das Referat Digitalisierung."
 )
 
 
@@ -45,6 +52,15 @@ class Settings(BaseSettings):
 
     # Record every answer (redacted) in data_dir/audit.jsonl.
     audit: bool = True
+
+    # Optional language model (LangChain init_chat_model string, e.g. "openai:gpt-4o-mini").
+    # Unset: extractive answers only.
+    llm: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=20.0, gt=0)
+    llm_passages: int = Field(default=4, ge=1)
+    llm_disclosure: str = Field(default=DEFAULT_LLM_DISCLOSURE, min_length=20)
 
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"

@@ -1,0 +1,80 @@
+"""Language-model answers stay grounded: verified citations, fallback to quotes, redacted input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.config import Settings
+from tests.fake_llm import FakeLLM
+
+QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
+TRANSPARENCY = "grundsaetze-ki#transparenz-1"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLLM() as server:
+        yield server
+
+
+def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 5.0) -> Assistant:
+    settings = Settings(
+        corpus_dir=assistant.settings.corpus_dir,
+        index_dir=assistant.settings.index_dir,
+        data_dir=assistant.settings.data_dir,
+        llm=f"openai:{mode}",
+        llm_base_url=fake.url,
+        llm_api_key="test-key",
+        llm_timeout=timeout,
+    )
+    return Assistant(settings, assistant.index)
+
+
+def test_a_well_behaved_model_answers_with_verified_citations(assistant, fake) -> None:
+    answer = _assistant(assistant, fake, "good").ask(QUESTION)
+    assert answer.generator == "llm" and not answer.abstained
+    assert answer.text.endswith("[1].") or answer.text.endswith("[1]")
+    assert [s.passage.id for s in answer.sources] == [TRANSPARENCY]
+    assert "Sprachmodell" in answer.disclosure and answer.to_json()["generator"] == "llm"
+
+
+@pytest.mark.parametrize("mode", ["invented", "uncited"])
+def test_sentences_with_invented_or_missing_citations_are_removed(assistant, fake, mode: str) -> None:
+    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    assert answer.generator == "llm"
+    assert "Abmahnung" not in answer.text and "Pflichtschulung" not in answer.text
+    assert "[7]" not in answer.text and [s.n for s in answer.sources] == [1]
+
+
+@pytest.mark.parametrize("mode", ["unsupported", "obey", "empty", "error"])
+def test_nothing_verified_or_a_failing_model_gives_the_quotes(assistant, fake, mode: str) -> None:
+    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    assert answer.generator == "extractive"
+    assert "Wir kennzeichnen Inhalte" in answer.text and answer.sources[0].passage.id == TRANSPARENCY
+    assert "KI-Assistent" in answer.disclosure
+
+
+def test_a_hanging_model_falls_back_within_the_timeout(assistant, fake) -> None:
+    started = time.monotonic()
+    answer = _assistant(assistant, fake, "hang", timeout=1.0).ask(QUESTION)
+    assert time.monotonic() - started < 4.0
+    assert answer.generator == "extractive" and answer.sources
+
+
+def test_only_passages_and_the_redacted_question_reach_the_model(assistant, fake) -> None:
+    fake.requests.clear()
+    _assistant(assistant, fake, "good").ask(
+        "Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT geben?"
+    )
+    sent = " ".join(m["content"] for m in fake.requests[-1]["messages"])
+    assert "Müller" not in sent and "12.03.1948" not in sent and "[Name]" in sent
+    assert "dürfen keinesfalls mit sensiblen Daten" in sent  # the retrieved passage, as data
+
+
+def test_refusals_never_ask_the_model(assistant, fake) -> None:
+    fake.requests.clear()
+    answer = _assistant(assistant, fake, "good").ask("Wie wird das Wetter morgen?")
+    assert answer.abstained and answer.generator == "extractive" and fake.requests == []
