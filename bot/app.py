@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import chainlit as cl
 
-from bot.answer import Answer
+from bot.answer import Answer, Source
 from bot.assistant import Assistant, error_answer
 from bot.config import Settings
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)
+# Earlier questions passed along, so that follow-ups such as "Und beim Datenschutz?" work.
 HISTORY_TURNS = 4
 UNEXPECTED = (
     "Entschuldigung, bei der Antwort ist ein technischer Fehler aufgetreten. Bitte versuchen Sie es "
@@ -27,6 +29,20 @@ STARTERS = [
     ("Wer entscheidet?", "Wer entscheidet am Ende – die KI oder ich?"),
     ("Ansprechpartner", "Wen kann ich bei Fragen zu KI ansprechen?"),
 ]
+# Markdown that German texts trigger by accident: gender stars ("jede*n Einzelne*n" turns
+# italic), "Expert:innen" (a directive to Chainlit's renderer, the word vanishes), "_", "~".
+# Citation markers [n] and `code` in error messages stay as they are; lists keep their form.
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_INLINE = re.compile(r"([\\*_~|<]|\[(?!\d+\])|:(?=\w))")
+_BLOCK = re.compile(r"^(\s*)([#>])", re.MULTILINE)
+
+
+def literal(text: str) -> str:
+    """Text shown exactly as written, not read as Markdown."""
+    parts = _CODE_SPAN.split(text)
+    for i in range(0, len(parts), 2):  # the odd parts are code spans
+        parts[i] = _BLOCK.sub(r"\1\\\2", _INLINE.sub(r"\\\1", parts[i]))
+    return "".join(parts)
 
 
 class _Holder:
@@ -35,7 +51,8 @@ class _Holder:
     def __init__(self) -> None:
         self.assistant: Assistant | None = None
         self._settings: Settings | None = None
-        self.lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self.warm_up: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -44,11 +61,18 @@ class _Holder:
             self._settings = Settings()
         return self._settings
 
+    def settings_or_defaults(self) -> Settings:
+        """For error messages: the settings, or the defaults if the environment holds invalid ones."""
+        return self._settings if self._settings is not None else Settings.model_construct()
+
     async def get(self) -> Assistant:
+        """The loaded assistant; a BotError (say, no index yet) is raised and retried next time."""
         if self.assistant is None:
-            async with self.lock:
+            # Created inside the running loop; Chainlit serves every session from this one loop.
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
                 if self.assistant is None:
-                    # A missing index raises BotError and is retried on the next question.
                     self.assistant = await cl.make_async(Assistant.load)(self.settings)
         return self.assistant
 
@@ -56,37 +80,53 @@ class _Holder:
 _holder = _Holder()
 
 
-def _display(text: str) -> str:
-    """Passage text for Markdown: keep the line breaks of address blocks."""
-    return text.replace("\n", "  \n")
+def source_name(source: Source) -> str:
+    """The element's name; Chainlit links it wherever exactly this text stands in the message."""
+    return f"Quelle {source.n}"
+
+
+def source_element(source: Source) -> cl.Text:
+    """The cited passage, opened at the side: title, section, date of the text, then the text."""
+    p = source.passage
+    content = (
+        f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
+        f"{literal(p.text)}"
+    )
+    return cl.Text(name=source_name(source), content=content, display="side")
 
 
 def render(answer: Answer) -> tuple[str, list[cl.Text]]:
     """Message text (warning, answer, notes, sources, disclosure) and one element per cited source."""
-    elements = [
-        cl.Text(
-            name=f"Quelle {s.n}",
-            content=(
-                f"**{s.passage.title}**  \nAbschnitt: {s.passage.section}  \nStand: {s.passage.stand}"
-                f"\n\n{_display(s.passage.text)}"
-            ),
-            display="side",
-        )
-        for s in answer.sources
-    ]
     parts = []
     if answer.privacy_warning:
-        parts.append(f"> ⚠️ {answer.privacy_warning}")
-    parts.append(answer.text.replace("\n", "  \n"))
-    parts.extend(f"_{note}_" for note in answer.notes)
+        parts.append(f"> ⚠️ {literal(answer.privacy_warning)}")
+    parts.append(literal(answer.text))
+    parts.extend(f"_{literal(note)}_" for note in answer.notes)
     if answer.sources:
-        listed = "  \n".join(
-            f"Quelle {s.n}: {s.passage.title} – {s.passage.section} (Stand {s.passage.stand})"
+        listed = "\n".join(
+            f"{source_name(s)}: {literal(s.passage.title)} – {literal(s.passage.section)} "
+            f"(Stand {literal(s.passage.stand)})"
             for s in answer.sources
         )
-        parts.append(f"**Quellen**  \n{listed}")
-    parts.append(f"_{answer.disclosure}_")
-    return "\n\n".join(parts), elements
+        parts.append(f"**Quellen**\n{listed}")
+    parts.append(f"_{literal(answer.disclosure)}_")
+    return "\n\n".join(parts), [source_element(s) for s in answer.sources]
+
+
+async def _warm_up() -> None:
+    try:
+        await _holder.get()
+    except BotError as exc:
+        # The chat still starts; each question shows this sentence until the index exists.
+        log.warning("Assistent nicht geladen: %s", exc)
+    except Exception:
+        log.exception("Assistent nicht geladen")
+
+
+@cl.on_app_startup
+async def startup() -> None:
+    """Load index and model in the background, so the first question does not wait for them."""
+    _holder.warm_up = asyncio.create_task(_warm_up())
 
 
 @cl.set_starters
@@ -104,17 +144,22 @@ async def start() -> None:
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
-    settings = _holder.settings
     history: list[str] = cl.user_session.get("history") or []
     try:
         assistant = await _holder.get()
         answer = await cl.make_async(assistant.ask)(message.content, history, "ui")
     except BotError as exc:
-        answer = error_answer(message.content, str(exc), settings)
+        answer = error_answer(message.content, str(exc), _holder.settings_or_defaults())
     except Exception:
         log.exception("Antwort fehlgeschlagen")
-        answer = error_answer(message.content, UNEXPECTED, settings)
+        answer = error_answer(message.content, UNEXPECTED, _holder.settings_or_defaults())
     if answer.error is None:
         cl.user_session.set("history", [*history, answer.question][-HISTORY_TURNS:])
     content, elements = render(answer)
-    await cl.Message(content=content, elements=elements, author=settings.assistant_name).send()
+    author = _holder.settings_or_defaults().assistant_name
+    await cl.Message(content=content, elements=elements, author=author).send()
+    if elements:
+        # Since 2.11 Chainlit opens the side view by itself with the side elements of the whole
+        # chat under the last one's name (Chainlit issues #2932, #2979): close it, a click on
+        # "Quelle n" opens exactly that passage.
+        await cl.ElementSidebar.set_elements([])

@@ -1,4 +1,7 @@
-"""The chat as a person sees it: the real `chainlit run` driven in Debian's Chromium."""
+"""The chat as a person sees it: the real `chainlit run` driven in Debian's Chromium.
+
+`UPDATE_SCREENSHOT=1 pytest tests/test_app.py` also refreshes docs/screenshot.png.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,25 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from bot.config import DEFAULT_DISCLOSURE
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 DISCLOSURE = "KI-Assistent (ASB Richtlinien-Assistent)"
+STARTUP_SECONDS = 90
+# Chainlit's own English texts that must not reach the screen.
+ENGLISH = ["Type your message", "LLMs can make mistakes", "LLMs", "Readme", "Built with", "New Chat"]
 
 
 def _free_port() -> int:
@@ -32,29 +44,35 @@ def _free_port() -> int:
 
 
 @contextmanager
-def chat_server(index_dir: Path, data_dir: Path) -> Iterator[str]:
+def chat_server(index_dir: Path, data_dir: Path, log_file: Path) -> Iterator[str]:
     """The real server on 127.0.0.1 (CI mode off), stopped whatever happens."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(CHAINLIT_APP_ROOT=str(REPO), HF_HUB_OFFLINE="1", BOT_CORPUS_DIR=str(REPO / "corpus"),
-               BOT_INDEX_DIR=str(index_dir), BOT_DATA_DIR=str(data_dir))
-    chainlit = Path(sys.executable).with_name("chainlit")
-    server = subprocess.Popen(
-        [str(chainlit), "run", "bot/app.py", "--headless", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    env.update(
+        CHAINLIT_APP_ROOT=str(REPO),
+        HF_HUB_OFFLINE="1",
+        BOT_CORPUS_DIR=str(REPO / "corpus"),
+        BOT_INDEX_DIR=str(index_dir),
+        BOT_DATA_DIR=str(data_dir),
     )
+    chainlit = Path(sys.executable).with_name("chainlit")
+    command = [str(chainlit), "run", "bot/app.py", "--headless", "--host", "127.0.0.1", "--port", str(port)]
+    # The log goes to a file: an unread pipe would stall the server once it fills.
+    with log_file.open("w") as log:
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
             if server.poll() is not None:
-                pytest.fail(f"chainlit ended early:\n{server.stdout.read()}")
+                pytest.fail(f"chainlit ended early:\n{log_file.read_text()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
+                if time.monotonic() > deadline:
+                    log = log_file.read_text()
+                    pytest.fail(f"chainlit did not listen within {STARTUP_SECONDS} s:\n{log}")
                 time.sleep(0.3)
-        else:
-            pytest.fail("chainlit did not listen within 90 s")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
@@ -62,6 +80,7 @@ def chat_server(index_dir: Path, data_dir: Path) -> Iterator[str]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
 
 
 @pytest.fixture(scope="module")
@@ -76,64 +95,156 @@ def browser():
         b.close()
 
 
-def _ask(page, question: str, expect: str, timeout_ms: int = 60_000):
-    """Type as a person would and send; returns the last message once `expect` shows."""
-    page.wait_for_selector("#chat-input", timeout=30_000)
+@pytest.fixture(scope="module")
+def chat_url(real_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server over the real index for all tests of a working chat."""
+    root = tmp_path_factory.mktemp("chat")
+    with chat_server(real_settings.index_dir, root / "data", root / "chainlit.log") as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser, chat_url):
+    """A fresh chat in an English-speaking browser: the app must still speak German."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(chat_url)
+    page.locator("#starters").get_by_text("Klientendaten in ChatGPT?").wait_for(timeout=30_000)
+    yield page
+    context.close()
+
+
+def _until_sent(page, send) -> None:
+    """Send (type or click) until the question shows as a message: an early one is lost
+    while the chat's socket is still connecting."""
+    for _ in range(10):
+        before = page.locator(".step").count()
+        send()
+        for _ in range(20):
+            if page.locator(".step").count() > before:
+                return
+            page.wait_for_timeout(150)
+    pytest.fail("the chat did not take the question")
+
+
+def _type(page, question: str) -> None:
+    """Type as a person would, into an emptied composer, and press Enter."""
     page.click("#chat-input")
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
     page.keyboard.type(question)
-    deadline = time.monotonic() + 30
-    while True:
-        page.keyboard.press("Enter")
-        page.wait_for_timeout(500)
-        if not page.inner_text("#chat-input").strip() or time.monotonic() > deadline:
-            break  # sent (the composer empties), or give up and let the wait below report it
-    page.get_by_text(expect).last.wait_for(timeout=timeout_ms)
-    return page.locator(".step").last
+    page.keyboard.press("Enter")
 
 
-def test_a_person_asks_in_german_and_sees_a_cited_disclosed_answer(browser, real_settings, tmp_path) -> None:
-    with chat_server(real_settings.index_dir, tmp_path / "data") as url:
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page.goto(url)
-        page.wait_for_selector("#chat-input", timeout=30_000)
-        assert page.get_attribute("#chat-input", "placeholder") == "Ihre Frage zu KI beim ASB NRW …"
-        page.get_by_text("Klientendaten in ChatGPT?").wait_for(timeout=30_000)  # a starter
-        body = page.inner_text("body")
-        assert "Type your message" not in body and "LLMs" not in body
+def _reply(page, send, timeout_ms: int = 60_000):
+    """Send a question; return the reply: the next message that carries the AI disclosure."""
+    replies = page.locator(".step", has_text=DISCLOSURE)
+    before = replies.count()
+    _until_sent(page, send)
+    expect(replies).to_have_count(before + 1, timeout=timeout_ms)
+    return replies.last
 
-        answer = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?", DISCLOSURE)
-        text = answer.inner_text()
-        assert "[1]" in text and "Wir kennzeichnen Inhalte, die mithilfe von KI erstellt wurden" in text
-        assert "Quellen" in text and "Transparenz" in text
-        page.get_by_text("Quelle 1", exact=True).last.click()
-        side = page.get_by_text("Stand: 2026-11-25").last
-        side.wait_for(timeout=10_000)
-        assert page.get_by_text("Personen, die KI anwenden, müssen dafür befähigt sein", exact=False).count() >= 1
-        screenshot = REPO / "docs" / "screenshot.png"
-        screenshot.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(tmp_path / "chat.png"))
-        if os.environ.get("UPDATE_SCREENSHOT"):
-            shutil.copy(tmp_path / "chat.png", screenshot)
 
-        follow_up = _ask(page, "Und beim Datenschutz?", "personenbezogenen Daten, Daten von Dritten")
-        assert DISCLOSURE in follow_up.inner_text()
+def _ask(page, question: str):
+    """Type a question and return the reply."""
+    return _reply(page, lambda: _type(page, question))
 
-        refusal = _ask(page, "Wie wird das Wetter morgen?", "keine passende Stelle")
-        refusal_text = refusal.inner_text()
-        assert "Referat Digitalisierung" in refusal_text and DISCLOSURE in refusal_text
 
-        typed = "<b>fett</b><script>window.__pwned=1</script> Darf ich ChatGPT nutzen?"
-        _ask(page, typed, DISCLOSURE)
-        assert page.evaluate("window.__pwned === undefined")
-        assert page.locator(".step b", has_text="fett").count() == 0
+def _start_with(page, starter: str):
+    """Click a starter question and return the reply."""
+    return _reply(page, lambda: page.locator("#starters").get_by_text(starter).click())
+
+
+def _italic_texts(message) -> list[str]:
+    """The texts a person sees in italics in a message."""
+    return message.evaluate(
+        """step => [...step.querySelectorAll('*')]
+            .filter(e => getComputedStyle(e).fontStyle === 'italic'
+                && getComputedStyle(e.parentElement).fontStyle !== 'italic')
+            .map(e => e.textContent)"""
+    )
+
+
+def test_the_interface_speaks_german(page) -> None:
+    assert page.get_attribute("#chat-input", "placeholder") == "Ihre Frage zu KI beim ASB NRW …"
+    starters = page.inner_text("#starters")
+    assert "KI-Inhalte kennzeichnen" in starters and "Ansprechpartner" in starters
+    assert page.locator("#upload-button-input").count() == 0
+
+    page.click("#readme-button")
+    page.get_by_text("Bitte keine personenbezogenen Daten eingeben").wait_for(timeout=10_000)
+    welcome = page.inner_text("body")
+    assert "Anleitung" in welcome and "wörtlichen Zitaten" in welcome and "Referat Digitalisierung" in welcome
+    for english in ENGLISH:
+        assert english not in welcome
+
+
+def test_an_answer_quotes_cites_and_discloses(page, tmp_path) -> None:
+    answer = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    text = answer.inner_text()
+    assert "Wir kennzeichnen Inhalte, die mithilfe von KI erstellt wurden" in text and "[1]" in text
+    assert "Quellen" in text and "Transparenz" in text
+    assert page.get_by_text("Keine personenbezogenen Daten eingeben").count() == 1  # our footer
+    for english in ENGLISH:
+        assert english not in page.inner_text("body")
+
+    link = answer.locator("a", has_text="Quelle 1")  # a link once the source element has arrived
+    link.wait_for(timeout=10_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#side-view-content").count() == 0  # the sources open on a click only
+    link.click()
+    side = page.locator("#side-view-content")
+    side.get_by_text("Personen, die KI anwenden, müssen dafür befähigt sein").wait_for(timeout=10_000)
+    assert "Abschnitt: Transparenz" in side.inner_text() and "Stand: 2026-11-25" in side.inner_text()
+    assert page.inner_text("#side-view-title") == "Quelle 1"
+
+    page.wait_for_timeout(700)  # the side view slides in
+    page.screenshot(path=str(tmp_path / "chat.png"))
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(tmp_path / "chat.png", REPO / "docs" / "screenshot.png")
+
+
+def test_a_follow_up_builds_on_the_earlier_question(page) -> None:
+    _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    follow_up = _ask(page, "Und beim Datenschutz?")
+    text = follow_up.inner_text()
+    assert "Datenschutz" in text.split("Quellen")[0] and "[1]" in text  # quoted, not declined
+    assert "Datenschutz und Sicherheit" in text.split("Quellen")[1]
+
+    follow_up.get_by_text("Quelle 1", exact=True).click()  # this answer's source, not the first one's
+    side = page.locator("#side-view-content")
+    expect(side).to_contain_text("Abschnitt: Datenschutz und Sicherheit")
+    assert "Transparenz" not in side.inner_text()
+
+
+def test_a_question_the_texts_do_not_answer_is_declined(page) -> None:
+    refusal = _ask(page, "Wie wird das Wetter morgen?").inner_text()
+    assert "keine passende Stelle" in refusal and "Referat Digitalisierung" in refusal
+    assert "In den freigegebenen Texten des ASB NRW steht dazu" not in refusal
+
+
+def test_german_gender_forms_appear_as_written(page) -> None:
+    contact = _start_with(page, "Ansprechpartner")
+    assert "Sprechen Sie unser Expert:innen-Team gerne an." in contact.inner_text()
+    fairness = _ask(page, "Muss die KI alle Menschen fair behandeln?")
+    assert "jede*n Einzelne*n fair behandeln" in fairness.inner_text()
+    assert _italic_texts(fairness) == [DEFAULT_DISCLOSURE]  # "*n Einzelne*" is not emphasis
+
+
+def test_typed_html_stays_text(page) -> None:
+    typed = "<b>fett</b><script>window.__pwned=1</script> Darf ich ChatGPT nutzen?"
+    _ask(page, typed)
+    assert page.get_by_text("<b>fett</b>", exact=False).count() == 1  # shown as typed
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator(".step b", has_text="fett").count() == 0
 
 
 def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
-    with chat_server(tmp_path / "kein-index", tmp_path / "data") as url:
-        page = browser.new_page()
+    with chat_server(tmp_path / "kein-index", tmp_path / "data", tmp_path / "chainlit.log") as url:
+        page = browser.new_page(locale="en-US")
         page.goto(url)
-        page.get_by_text("Klientendaten in ChatGPT?").wait_for(timeout=30_000)  # connected
-        message = _ask(page, "Was gilt für KI?", "Kein Index gefunden")
-        text = message.inner_text()
-        assert "python -m bot index" in text and DISCLOSURE in text
+        page.locator("#starters").wait_for(timeout=30_000)
+        message = _start_with(page, "Klientendaten in ChatGPT?").inner_text()
+        assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
         assert "Traceback" not in page.inner_text("body")
+        page.close()
