@@ -136,6 +136,7 @@ def compose(
             chosen.append((hit, quotes))
         elif best > 0 and best >= SECONDARY_SHARE * top_best and hit.coverage > 0:
             chosen.append((hit, quotes[:1] if len(quotes) > 2 else quotes))
+    chosen = _with_named_contact(chosen, retrieval.hits, contact)
     sources = [Source(n, hit.passage, hit.score) for n, (hit, _) in enumerate(chosen, 1)]
     lines = [LEAD_IN, ""]
     for n, (_, quotes) in enumerate(chosen, 1):
@@ -147,6 +148,19 @@ def compose(
         disclosure=settings.disclosure,
         sources=sources,
     )
+
+
+def _with_named_contact(
+    chosen: list[tuple[Hit, list[str]]], hits: list[Hit], contact: list[Passage]
+) -> list[tuple[Hit, list[str]]]:
+    """An answer that quotes the Referat's invitation to ask also quotes whom to ask."""
+    if len(contact) < 2 or not any(h.passage.id == contact[0].id for h, _ in chosen):
+        return chosen
+    if any(h.passage.id == contact[1].id for h, _ in chosen):
+        return chosen
+    hit = next((h for h in hits if h.passage.id == contact[1].id), None)
+    hit = hit or Hit(contact[1], score=0.0, lexical=0.0, dense=0.0, coverage=0.0)
+    return [*chosen, (hit, _quote_units(contact[1]))]
 
 
 def decline(question: str, settings: Settings, contact: list[Passage]) -> Answer:

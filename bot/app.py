@@ -104,8 +104,7 @@ def render(answer: Answer) -> tuple[str, list[cl.Text]]:
     parts.extend(f"_{literal(note)}_" for note in answer.notes)
     if answer.sources:
         listed = "\n".join(
-            f"{source_name(s)}: {literal(s.passage.title)} – {literal(s.passage.section)} "
-            f"(Stand {literal(s.passage.stand)})"
+            f"{source_name(s)}: {literal(s.passage.label)} (Stand {literal(s.passage.stand)})"
             for s in answer.sources
         )
         parts.append(f"**Quellen**\n{listed}")

@@ -204,7 +204,7 @@ def error_answer(question: object, message: str, settings: Settings) -> Answer:
         question=question if isinstance(question, str) else "",
         text=message,
         abstained=True,
-        disclosure=settings.disclosure,
+        disclosure=settings.error_disclosure,
         sources=[],
         error=message,
     )

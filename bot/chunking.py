@@ -58,6 +58,11 @@ class Passage:
         inner = [h for h in self.headings if h.casefold() != self.title.casefold()]
         return " › ".join(inner) if inner else self.title
 
+    @property
+    def label(self) -> str:
+        """Title and section for a source list; the section only where it adds something."""
+        return self.title if self.section == self.title else f"{self.title} – {self.section}"
+
     def context_text(self) -> str:
         """Title, headings and text: what both indexes see, so headings steer retrieval."""
         return "\n".join([self.title, *self.headings, self.text])

@@ -13,6 +13,10 @@ DEFAULT_DISCLOSURE = (
     "bitte prüfen Sie sie. Bei Fragen hilft das Referat Digitalisierung."
 )
 
+DEFAULT_ERROR_DISCLOSURE = (
+    "Hinweis: Dies ist eine Meldung des KI-Assistenten (ASB Richtlinien-Assistent), keine Auskunft aus "
+    "den Richtlinien. Bei Fragen hilft das Referat Digitalisierung."
+)
 DEFAULT_LLM_DISCLOSURE = (
     "Hinweis: Diesen Text hat ein Sprachmodell (KI) im ASB Richtlinien-Assistenten aus den genannten "
     "freigegebenen Dokumenten formuliert; jede Aussage ist mit ihrer Quelle belegt und geprüft. "
@@ -65,6 +69,7 @@ class Settings(BaseSettings):
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"
     disclosure: str = Field(default=DEFAULT_DISCLOSURE, min_length=20)
+    error_disclosure: str = Field(default=DEFAULT_ERROR_DISCLOSURE, min_length=20)
 
     def resolved_model_path(self) -> Path:
         """Path of the sentence-transformers model folder to load."""

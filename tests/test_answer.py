@@ -55,3 +55,18 @@ def test_overlong_question_is_cut_with_a_note(assistant) -> None:
     answer = assistant.ask("Muss ich KI-Inhalte kennzeichnen? " + "bla " * 5000)
     assert answer.notes and "ersten 1000 Zeichen" in answer.notes[0]
     assert len(answer.question) <= 1000
+
+
+def test_asking_whom_to_ask_names_the_contact(assistant) -> None:
+    answer = assistant.ask("Wen kann ich bei Fragen zu KI ansprechen?")
+    assert not answer.abstained
+    assert "Expert:innen-Team" in answer.text and "finis(at)asb-nrw.de" in answer.text
+    assert [s.passage.doc_id for s in answer.sources] == ["referat-digitalisierung"] * 2
+
+
+def test_errors_disclose_the_ai_without_claiming_sources(real_settings) -> None:
+    from bot.assistant import error_answer
+
+    answer = error_answer("x", "Kein Index gefunden.", real_settings)
+    assert answer.sources == [] and "KI-Assistent" in answer.disclosure
+    assert "genannten" not in answer.disclosure

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import DEFAULT_DISCLOSURE
+from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -31,7 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DISCLOSURE = "KI-Assistent (ASB Richtlinien-Assistent)"
+# Every reply discloses the AI: answers and refusals with DEFAULT_DISCLOSURE, errors with
+# DEFAULT_ERROR_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
+DISCLOSURE = re.compile(r"KI-Assistent(?:en)? \(ASB Richtlinien-Assistent\)")
 STARTUP_SECONDS = 90
 # Chainlit's own English texts that must not reach the screen.
 ENGLISH = ["Type your message", "LLMs can make mistakes", "LLMs", "Readme", "Built with", "New Chat"]
@@ -246,5 +249,6 @@ def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
         page.locator("#starters").wait_for(timeout=30_000)
         message = _start_with(page, "Klientendaten in ChatGPT?").inner_text()
         assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
+        assert DEFAULT_ERROR_DISCLOSURE in message
         assert "Traceback" not in page.inner_text("body")
         page.close()
