@@ -144,9 +144,19 @@ async def start() -> None:
 async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
     history: list[str] = cl.user_session.get("history") or []
+    draft: cl.Message | None = None
     try:
         assistant = await _holder.get()
-        answer = await cl.make_async(assistant.ask)(message.content, history, "ui")
+        on_token = None
+        if assistant.settings.llm:
+            # The language model's draft streams in; the verified answer then replaces it.
+            draft = cl.Message(content="", author=assistant.settings.assistant_name)
+            loop = asyncio.get_running_loop()
+
+            def on_token(token: str) -> None:
+                asyncio.run_coroutine_threadsafe(draft.stream_token(token), loop).result(timeout=10)
+
+        answer = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
     except BotError as exc:
         answer = error_answer(message.content, str(exc), _holder.settings_or_defaults())
     except Exception:
@@ -154,6 +164,8 @@ async def on_message(message: cl.Message) -> None:
         answer = error_answer(message.content, UNEXPECTED, _holder.settings_or_defaults())
     if answer.error is None:
         cl.user_session.set("history", [*history, answer.question][-HISTORY_TURNS:])
+    if draft is not None:
+        await draft.remove()
     content, elements = render(answer)
     author = _holder.settings_or_defaults().assistant_name
     await cl.Message(content=content, elements=elements, author=author).send()

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, Source, compose
@@ -123,8 +123,18 @@ class Assistant:
                 self._state = dataclasses.replace(state, manifest_mtime=mtime)
             return self._state
 
-    def ask(self, question: object, history: Sequence[str] = (), channel: str = "cli") -> Answer:
-        """Answer one question, in the context of earlier questions of the same conversation."""
+    def ask(
+        self,
+        question: object,
+        history: Sequence[str] = (),
+        channel: str = "cli",
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer one question, in the context of earlier questions of the same conversation.
+
+        on_token receives the language model's draft as it is written (only with BOT_LLM); the
+        returned answer is the verified one, or the quotes.
+        """
         clean = clean_question(question, self.settings.max_question_chars)
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         state = self._current()
@@ -138,7 +148,7 @@ class Assistant:
         )
         findings = find_personal_data(clean.text, public_words=state.public_words)
         if self._generator is not None and not answer.abstained:
-            answer = self._written(redact(clean.text, findings), retrieval, state) or answer
+            answer = self._written(redact(clean.text, findings), retrieval, state, on_token) or answer
         answer = dataclasses.replace(
             answer, question=clean.text, notes=clean.notes, privacy_warning=warning_for(findings)
         )
@@ -146,12 +156,14 @@ class Assistant:
             self.audit.record(answer, manifest=state.index.manifest, channel=channel)
         return answer
 
-    def _written(self, question: str, retrieval: Retrieval, state: _Loaded) -> Answer | None:
+    def _written(
+        self, question: str, retrieval: Retrieval, state: _Loaded, on_token: Callable[[str], None] | None
+    ) -> Answer | None:
         """The language model's verified answer; None keeps the quotes (error, timeout, nothing verified)."""
         hits = retrieval.hits[: self.settings.llm_passages]
         passages = [h.passage for h in hits]
         try:
-            raw = self._generator.generate(question, passages)
+            raw = self._generator.generate(question, passages, on_token)
         except Exception as exc:  # HTTP errors, timeouts, provider errors: all mean "quote instead"
             log.warning("Sprachmodell nicht verfügbar, Antwort mit Zitaten: %s", type(exc).__name__)
             return None

@@ -18,8 +18,8 @@ DEFAULT_ERROR_DISCLOSURE = (
     "den Richtlinien. Bei Fragen hilft das Referat Digitalisierung."
 )
 DEFAULT_LLM_DISCLOSURE = (
-    "Hinweis: Diesen Text hat ein Sprachmodell (KI) im ASB Richtlinien-Assistenten aus den genannten "
-    "freigegebenen Dokumenten formuliert; jede Aussage ist mit ihrer Quelle belegt und geprüft. "
+    "Hinweis: Diesen Text hat ein Sprachmodell im KI-Assistenten (ASB Richtlinien-Assistent) aus den "
+    "genannten freigegebenen Dokumenten formuliert; jede Aussage ist mit ihrer Quelle belegt und geprüft. "
     "Maßgeblich sind allein diese Quellen – bitte prüfen Sie sie. "
     "Bei Fragen hilft das Referat Digitalisierung."
 )

@@ -8,6 +8,7 @@ If nothing verified remains, or the model fails or is too slow, the caller quote
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chunking import Passage, split_sentences
@@ -87,7 +88,17 @@ class Generator:
             kwargs["api_key"] = settings.llm_api_key.get_secret_value()
         self.model = init_chat_model(settings.llm, **kwargs)
 
-    def generate(self, question: str, passages: list[Passage]) -> str:
-        """The model's raw answer text."""
-        reply = self.model.invoke(build_messages(question, passages))
-        return reply.content if isinstance(reply.content, str) else ""
+    def generate(
+        self, question: str, passages: list[Passage], on_token: Callable[[str], None] | None = None
+    ) -> str:
+        """The model's raw answer text; with on_token, streamed piece by piece as it arrives."""
+        messages = build_messages(question, passages)
+        if on_token is None:
+            reply = self.model.invoke(messages)
+            return reply.content if isinstance(reply.content, str) else ""
+        pieces = []
+        for chunk in self.model.stream(messages):
+            if isinstance(chunk.content, str) and chunk.content:
+                pieces.append(chunk.content)
+                on_token(chunk.content)
+        return "".join(pieces)

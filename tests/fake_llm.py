@@ -37,6 +37,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "hang":
             time.sleep(10)
+        if request.get("stream"):
+            self._stream(mode, REPLIES.get(mode, GOOD))
+            return
         body = {
             "id": "fake-1",
             "object": "chat.completion",
@@ -57,6 +60,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, mode: str, text: str) -> None:
+        """Server-sent events, one word a chunk, as the OpenAI API streams."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for word in text.split(" "):
+            chunk = {
+                "id": "fake-1",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": mode,
+                "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
 
 
 class FakeLLM:

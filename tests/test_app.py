@@ -47,7 +47,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def chat_server(index_dir: Path, data_dir: Path, log_file: Path) -> Iterator[str]:
+def chat_server(index_dir: Path, data_dir: Path, log_file: Path, **extra_env: str) -> Iterator[str]:
     """The real server on 127.0.0.1 (CI mode off), stopped whatever happens."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
@@ -57,6 +57,7 @@ def chat_server(index_dir: Path, data_dir: Path, log_file: Path) -> Iterator[str
         BOT_CORPUS_DIR=str(REPO / "corpus"),
         BOT_INDEX_DIR=str(index_dir),
         BOT_DATA_DIR=str(data_dir),
+        **extra_env,
     )
     chainlit = Path(sys.executable).with_name("chainlit")
     command = [str(chainlit), "run", "bot/app.py", "--headless", "--host", "127.0.0.1", "--port", str(port)]
@@ -251,4 +252,33 @@ def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
         assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
         assert DEFAULT_ERROR_DISCLOSURE in message
         assert "Traceback" not in page.inner_text("body")
+        page.close()
+
+
+def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure(
+    browser, real_settings, tmp_path
+) -> None:
+    from bot.config import DEFAULT_LLM_DISCLOSURE
+    from tests.fake_llm import FakeLLM
+
+    with (
+        FakeLLM() as fake,
+        chat_server(
+            real_settings.index_dir,
+            tmp_path / "data",
+            tmp_path / "chainlit.log",
+            BOT_LLM="openai:uncited",
+            BOT_LLM_BASE_URL=fake.url,
+            BOT_LLM_API_KEY="test-key",
+            BOT_LLM_TIMEOUT="5",
+        ) as url,
+    ):
+        page = browser.new_page(locale="en-US")
+        page.goto(url)
+        page.locator("#starters").wait_for(timeout=30_000)
+        reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
+        assert fake.requests and fake.requests[-1].get("stream") is True
+        assert "werden gekennzeichnet und besonders sorgfältig" in reply and "[1]" in reply
+        assert "Pflichtschulung" not in page.inner_text("body"), "the unverified draft sentence is gone"
+        assert " ".join(DEFAULT_LLM_DISCLOSURE.split()[:8]) in " ".join(reply.split())
         page.close()

@@ -78,3 +78,11 @@ def test_refusals_never_ask_the_model(assistant, fake) -> None:
     fake.requests.clear()
     answer = _assistant(assistant, fake, "good").ask("Wie wird das Wetter morgen?")
     assert answer.abstained and answer.generator == "extractive" and fake.requests == []
+
+
+def test_streaming_shows_the_draft_then_returns_the_verified_answer(assistant, fake) -> None:
+    tokens: list[str] = []
+    answer = _assistant(assistant, fake, "uncited").ask(QUESTION, on_token=tokens.append)
+    draft = "".join(tokens)
+    assert len(tokens) > 5 and "Pflichtschulung" in draft  # the raw draft, as written
+    assert answer.generator == "llm" and "Pflichtschulung" not in answer.text  # what stays is verified
