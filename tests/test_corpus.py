@@ -128,3 +128,12 @@ def test_official_contacts_may_carry_contact_data() -> None:
 
     errors, _, _ = check_corpus(REPO / "corpus")
     assert errors == []
+
+
+def test_a_50_mb_file_is_refused_by_name_and_the_rest_is_read(tmp_path: Path) -> None:
+    write_doc(tmp_path, "gut")
+    with (tmp_path / "riesig.md").open("wb") as handle:
+        handle.truncate(50_000_000)  # sparse: 50 MB without writing them
+    loaded = load_corpus(tmp_path)
+    assert [d.id for d in loaded.documents] == ["gut"]
+    assert loaded.problems == ["riesig.md:1: Die Datei ist mit 50.0 MB zu groß (höchstens 2 MB)."]

@@ -157,3 +157,15 @@ def test_a_document_broken_by_an_edit_keeps_its_last_good_version(small: Setting
     after = open_index(small, embeddings)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert after.store.get()["ids"] == before.store.get()["ids"]
+
+
+def test_rebuild_repairs_a_corrupt_index(small: Settings, embeddings) -> None:
+    from bot.index import MANIFEST
+
+    build_index(small, embeddings=embeddings)
+    (small.index_dir / MANIFEST).write_text("{kaputt", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        open_index(small, embeddings)
+    report = build_index(small, rebuild=True, embeddings=embeddings)
+    assert report.added == 1
+    assert [p.doc_id for p in open_index(small, embeddings).passages] == ["regeln"]
