@@ -347,11 +347,3 @@ class Analyzer:
             )
             for w, m in zip(analysed, marks, strict=True)
         ]
-
-    def is_known(self, term: str) -> bool:
-        """Whether the corpus (or the synonym list) knows a term."""
-        return term in self._known or term.startswith("syn")
-
-    def known_terms(self, terms: Iterable[str]) -> list[str]:
-        """The terms the corpus knows: what a question shares with the texts at all."""
-        return [t for t in terms if self.is_known(t)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,13 @@ def write_doc(
         DOC_TEMPLATE.format(titel=titel, status=status, heading=heading, body=body), encoding="utf-8"
     )
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def bot_env(settings: Settings, *, index_dir: Path | None = None, data_dir: Path | None = None) -> dict:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
-from tests.conftest import REPO
+from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE, Settings
+from tests.conftest import REPO, bot_env, free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -40,25 +40,12 @@ STARTUP_SECONDS = 90
 ENGLISH = ["Type your message", "LLMs can make mistakes", "LLMs", "Readme", "Built with", "New Chat"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def chat_server(index_dir: Path, data_dir: Path, log_file: Path, **extra_env: str) -> Iterator[str]:
     """The real server on 127.0.0.1 (CI mode off), stopped whatever happens."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(
-        CHAINLIT_APP_ROOT=str(REPO),
-        HF_HUB_OFFLINE="1",
-        BOT_CORPUS_DIR=str(REPO / "corpus"),
-        BOT_INDEX_DIR=str(index_dir),
-        BOT_DATA_DIR=str(data_dir),
-        **extra_env,
-    )
+    port = free_port()
+    env = bot_env(Settings(corpus_dir=REPO / "corpus", index_dir=index_dir, data_dir=data_dir))
+    env.update(CHAINLIT_APP_ROOT=str(REPO), **extra_env)
     chainlit = Path(sys.executable).with_name("chainlit")
     command = [str(chainlit), "run", "bot/app.py", "--headless", "--host", "127.0.0.1", "--port", str(port)]
     # The log goes to a file: an unread pipe would stall the server once it fills.

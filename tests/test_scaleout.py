@@ -13,13 +13,7 @@ import pytest
 
 from bot.config import Settings
 from bot.index import build_index, open_index
-from tests.conftest import REPO, write_doc
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import REPO, free_port, write_doc
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +21,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
     chroma = Path(sys.executable).with_name("chroma")
     if not chroma.exists():
         pytest.skip("chroma CLI not installed in this environment")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
