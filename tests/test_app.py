@@ -269,3 +269,24 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
         assert "Pflichtschulung" not in page.inner_text("body"), "the unverified draft sentence is gone"
         assert " ".join(DEFAULT_LLM_DISCLOSURE.split()[:8]) in " ".join(reply.split())
         page.close()
+
+
+def test_cross_origin_requests_are_not_allowed(real_settings, tmp_path) -> None:
+    import urllib.request
+
+    with chat_server(real_settings.index_dir, tmp_path / "data", tmp_path / "chainlit.log") as url:
+
+        def preflight(origin: str) -> str | None:
+            request = urllib.request.Request(
+                f"{url}/project/settings",
+                method="OPTIONS",
+                headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.headers.get("access-control-allow-origin")
+            except urllib.error.HTTPError as error:
+                return error.headers.get("access-control-allow-origin")
+
+        assert preflight("http://localhost:8000") == "http://localhost:8000"
+        assert preflight("https://evil.example") is None
