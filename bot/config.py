@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=4.0, ge=0.0)
     # Abstention: a question is answered only when the estimated probability that the
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
-    min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
 
     # Record every answer (redacted) in data_dir/audit.jsonl.
     audit: bool = True

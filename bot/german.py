@@ -198,6 +198,14 @@ FACT_QUESTION = re.compile(
 )
 
 
+# Permission and obligation words: with an AI term, the question asks what the policy allows.
+POLICY_MODAL = re.compile(
+    r"\b(darf|dürfen|darfst|duerfen|muss|müssen|musst|muessen|soll|sollen|kann|können|koennen|"
+    r"erlaubt|verboten|zulässig|okay|ok|geht das|may|must|allowed|can|should|have to|need to)\b",
+    re.IGNORECASE,
+)
+
+
 def asks_for_fact(text: str) -> bool:
     """Whether a question asks when, how long or how much."""
     return bool(FACT_QUESTION.search(text))
@@ -347,3 +355,8 @@ class Analyzer:
             )
             for w, m in zip(analysed, marks, strict=True)
         ]
+
+    def mentions(self, words_: list[WordTerms], term: str) -> bool:
+        """Whether analysed words contain a term or a synonym of it (e.g. "KI": AI, ChatGPT …)."""
+        wanted = {t for w in self.analyse(term) for t in (w.stem, *w.marks)}
+        return any(wanted & {w.stem, *w.parts, *w.marks, *w.part_marks} for w in words_)

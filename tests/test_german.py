@@ -48,3 +48,8 @@ def test_synonyms_share_a_marker_across_languages(analyzer: Analyzer) -> None:
 
 def test_stopwords_and_invisible_characters_are_dropped(analyzer: Analyzer) -> None:
     assert analyzer.terms("und oder fuer die\u200b") == []
+
+
+def test_mentions_finds_a_term_through_its_synonyms(analyzer: Analyzer) -> None:
+    assert analyzer.mentions(analyzer.analyse("Darf ich das in ChatGPT kopieren?", query=True), "KI")
+    assert not analyzer.mentions(analyzer.analyse("Wie beantrage ich Urlaub?", query=True), "KI")
