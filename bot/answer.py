@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.chunking import Passage, split_sentences
 from bot.config import Settings
 from bot.german import Analyzer
+from bot.lexical import LexicalIndex
 from bot.retrieve import Hit, Retrieval
 
 LEAD_IN = "In den freigegebenen Texten des ASB NRW steht dazu:"
@@ -117,11 +118,7 @@ def _select(
 
 
 def compose(
-    retrieval: Retrieval,
-    settings: Settings,
-    analyzer: Analyzer,
-    idf: dict[str, float],
-    contact: list[Passage],
+    retrieval: Retrieval, settings: Settings, lexical: LexicalIndex, contact: list[Passage]
 ) -> Answer:
     """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
     if not retrieval.answerable:
@@ -130,7 +127,7 @@ def compose(
     chosen: list[tuple[Hit, list[str]]] = []
     top_best = 0.0
     for rank, hit in enumerate(retrieval.hits[: settings.answer_max_passages]):
-        quotes, best = _select(hit, terms, analyzer, idf, settings.answer_max_sentences)
+        quotes, best = _select(hit, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
         if rank == 0:
             top_best = best
             chosen.append((hit, quotes))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.answer import Answer, Source, compose
 from bot.audit import AuditLog
+from bot.chunking import Passage
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.german import words
@@ -58,7 +59,7 @@ class _Loaded:
 
     index: LoadedIndex
     retriever: PolicyRetriever
-    contact: list
+    contact: list[Passage]
     manifest_mtime: int
     public_words: frozenset[str]
 
@@ -74,14 +75,13 @@ class Assistant:
         self._state = self._snapshot(index)
 
     def _snapshot(self, index: LoadedIndex) -> _Loaded:
+        contacts = index.passages_of(self.settings.contact_document)
         return _Loaded(
             index=index,
             retriever=PolicyRetriever(index=index, settings=self.settings),
-            contact=index.passages_of(self.settings.contact_document)[:CONTACT_PASSAGES],
+            contact=contacts[:CONTACT_PASSAGES],
             manifest_mtime=_manifest_mtime(self.settings),
-            public_words=frozenset(
-                w for p in index.passages_of(self.settings.contact_document) for w in words(p.context_text())
-            ),
+            public_words=frozenset(w for p in contacts for w in words(p.context_text())),
         )
 
     @classmethod
@@ -139,13 +139,7 @@ class Assistant:
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         state = self._current()
         retrieval = state.retriever.search(clean.text, earlier)
-        answer = compose(
-            retrieval,
-            self.settings,
-            state.index.lexical.analyzer,
-            state.index.lexical.idf,
-            state.contact,
-        )
+        answer = compose(retrieval, self.settings, state.index.lexical, state.contact)
         findings = find_personal_data(clean.text, public_words=state.public_words)
         if self._generator is not None and not answer.abstained:
             answer = self._written(redact(clean.text, findings), retrieval, state, on_token) or answer

@@ -354,6 +354,7 @@ class LoadedIndex:
 
     manifest: dict
     passages: list[Passage]
+    # Typed loosely on purpose: PolicyRetriever (a pydantic model) inspects these fields at runtime.
     store: object
     lexical: object
     embeddings: object

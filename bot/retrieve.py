@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 
 from bot.chunking import Passage
 from bot.config import Settings
-from bot.german import POLICY_MODAL, asks_for_fact
+from bot.german import POLICY_MODAL, WordTerms, asks_for_fact
 from bot.index import LoadedIndex
 
 # A follow-up leans on the previous turn: short, or opening with a referring word.
@@ -65,11 +65,11 @@ class PolicyRetriever(BaseRetriever):
     index: LoadedIndex
     settings: Settings
 
-    def _follow_up_text(self, question: str, history: Sequence[str]) -> str | None:
+    def _follow_up_text(self, question: str, words_: list[WordTerms], history: Sequence[str]) -> str | None:
+        """The previous question, when this one is short or opens with a referring word."""
         if not history:
             return None
-        lexical = self.index.lexical
-        own = [w for w in lexical.analyzer.analyse(question, query=True) if lexical.is_known(w)]
+        own = [w for w in words_ if self.index.lexical.is_known(w)]
         if len(own) <= FOLLOW_UP_MAX_TERMS or FOLLOW_UP_START.match(question):
             return history[-1]
         return None
@@ -87,8 +87,8 @@ class PolicyRetriever(BaseRetriever):
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         """Rank passages for a question (read in the light of the previous turn if it is a follow-up)."""
         analyzer = self.index.lexical.analyzer
-        context = self._follow_up_text(question, history)
         question_words = analyzer.analyse(question, query=True)
+        context = self._follow_up_text(question, question_words, history)
         terms = [t for w in question_words for t in w.all()]
         search_text = question
         if context:
