@@ -8,6 +8,7 @@ from bot.chunking import Passage, split_sentences
 from bot.config import Settings
 from bot.german import Analyzer
 from bot.lexical import LexicalIndex
+from bot.privacy import redact
 from bot.retrieve import Hit, Retrieval
 
 LEAD_IN = "In den freigegebenen Texten des ASB NRW steht dazu:"
@@ -60,6 +61,20 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     privacy_warning: str | None = None
+    # The corpus build the answer came from (manifest's corpus_hash), for provenance.
+    corpus_hash: str | None = None
+
+    def provenance(self) -> dict[str, object]:
+        """What audit, history and feedback keep of an answer; the question redacted."""
+        return {
+            "question": redact(self.question),
+            "abstained": self.abstained,
+            "error": self.error is not None,
+            "privacy_warning": self.privacy_warning is not None,
+            "passages": [{"id": s.passage.id, "stand": s.passage.stand} for s in self.sources],
+            "generator": self.generator,
+            "corpus_hash": self.corpus_hash,
+        }
 
     def to_json(self, request_id: object = None) -> dict[str, object]:
         """One JSON object, the CLI contract."""

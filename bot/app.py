@@ -1,20 +1,29 @@
-"""The Chainlit chat: one assistant per process, German messages with their sources as elements.
+"""The Chainlit chat: sign-in, history, feedback, the Referat's views, and the answers.
 
-Only this module knows Chainlit. Start it with `chainlit run bot/app.py`.
+Only this module knows Chainlit. Start it with `chainlit run bot/app.py`. Chainlit learns about
+sign-in and the data layer only from callbacks registered when it loads this file, so the
+one-time set-up (`configure()`, at the end) runs then; everything else waits for a request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import os
+import sys
 
 import chainlit as cl
+from chainlit.config import HeaderLink
+from chainlit.config import config as chainlit_config
+from chainlit.types import ThreadDict
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import accounts
 from bot.answer import Answer, Source
 from bot.assistant import Assistant, error_answer
 from bot.config import Settings
 from bot.errors import BotError
+from bot.markdown import literal
 
 log = logging.getLogger(__name__)
 # Earlier questions passed along, so that follow-ups such as "Und beim Datenschutz?" work.
@@ -29,20 +38,30 @@ STARTERS = [
     ("Wer entscheidet?", "Wer entscheidet am Ende – die KI oder ich?"),
     ("Ansprechpartner", "Wen kann ich bei Fragen zu KI ansprechen?"),
 ]
-# Markdown that German texts trigger by accident: gender stars ("jede*n Einzelne*n" turns
-# italic), "Expert:innen" (a directive to Chainlit's renderer, the word vanishes), "_", "~".
-# Citation markers [n] and `code` in error messages stay as they are; lists keep their form.
-_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
-_INLINE = re.compile(r"([\\*_~|<]|\[(?!\d+\])|:(?=\w))")
-_BLOCK = re.compile(r"^(\s*)([#>])", re.MULTILINE)
-
-
-def literal(text: str) -> str:
-    """Text shown exactly as written, not read as Markdown."""
-    parts = _CODE_SPAN.split(text)
-    for i in range(0, len(parts), 2):  # the odd parts are code spans
-        parts[i] = _BLOCK.sub(r"\1\\\2", _INLINE.sub(r"\\\1", parts[i]))
-    return "".join(parts)
+# The Referat's views, offered as chat commands to the role referat only.
+REPORT_COMMAND = "Wissenslücken"
+STATUS_COMMAND = "Korpus-Status"
+REPORT_DAYS = 30
+COMMANDS = [
+    {"id": REPORT_COMMAND, "icon": "chart-bar", "description": f"Bericht der letzten {REPORT_DAYS} Tage"},
+    {"id": STATUS_COMMAND, "icon": "library", "description": "Dokumente, Status und Index"},
+]
+NOT_ALLOWED = "Diese Ansicht ist dem Referat Digitalisierung vorbehalten."
+OPEN_NOTE = "Ohne Anmeldung – nur auf diesem Rechner erreichbar"
+# Sent with every HTTP response Chainlit serves (it allows no header settings of its own).
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; "
+        b"object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
+]
 
 
 class _Holder:
@@ -124,7 +143,13 @@ async def _warm_up() -> None:
 
 @cl.on_app_startup
 async def startup() -> None:
-    """Load index and model in the background, so the first question does not wait for them."""
+    """Create missing history tables, then load index and model in the background."""
+    from bot.history import ensure_schema
+
+    try:
+        await ensure_schema(_holder.settings)
+    except BotError as exc:
+        log.error("%s", exc)
     _holder.warm_up = asyncio.create_task(_warm_up())
 
 
@@ -134,15 +159,66 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
     return [cl.Starter(label=label, message=message) for label, message in STARTERS]
 
 
+def _role() -> str:
+    """The signed-in person's role; open (localhost) mode counts as staff."""
+    user = cl.user_session.get("user")
+    role = (user.metadata or {}).get("role") if user is not None else None
+    return role if role in (accounts.STAFF, accounts.REFERAT) else accounts.STAFF
+
+
+async def _offer_views() -> None:
+    if _role() == accounts.REFERAT:
+        await cl.context.emitter.set_commands(COMMANDS)
+
+
 @cl.on_chat_start
 async def start() -> None:
-    """A new conversation starts without history."""
+    """A new conversation starts without history; the Referat gets its views as commands."""
     cl.user_session.set("history", [])
+    await _offer_views()
+
+
+@cl.on_chat_resume
+async def resume(thread: ThreadDict) -> None:
+    """A resumed conversation: its (redacted) questions become the history for follow-ups."""
+    questions = [
+        str(step.get("output") or "")
+        for step in thread.get("steps", [])
+        if step.get("type") == "user_message" and step.get("output")
+    ]
+    cl.user_session.set("history", questions[-HISTORY_TURNS:])
+    await _offer_views()
+
+
+async def _referat_view(command: str) -> None:
+    """A Referat view as one message; checked on the server, whatever the browser sent."""
+    from bot.referat import corpus_status_markdown, gap_report, gap_report_markdown
+
+    settings = _holder.settings_or_defaults()
+    if _role() != accounts.REFERAT:
+        content = NOT_ALLOWED
+    else:
+        try:
+            if command == REPORT_COMMAND:
+                import datetime as dt
+
+                since = dt.date.today() - dt.timedelta(days=REPORT_DAYS)
+                content = gap_report_markdown(await cl.make_async(gap_report)(settings, since))
+            else:
+                content = await cl.make_async(corpus_status_markdown)(settings)
+        except BotError as exc:
+            content = literal(str(exc))
+    await cl.Message(
+        content=f"{content}\n\n_{literal(settings.error_disclosure)}_", author=settings.assistant_name
+    ).send()
 
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
+    if message.command in (REPORT_COMMAND, STATUS_COMMAND):
+        await _referat_view(message.command)
+        return
     history: list[str] = cl.user_session.get("history") or []
     draft: cl.Message | None = None
     try:
@@ -168,9 +244,90 @@ async def on_message(message: cl.Message) -> None:
         await draft.remove()
     content, elements = render(answer)
     author = _holder.settings_or_defaults().assistant_name
-    await cl.Message(content=content, elements=elements, author=author).send()
+    # The provenance travels with the message into the history, where feedback finds it.
+    metadata = {"provenance": answer.provenance()}
+    await cl.Message(content=content, elements=elements, author=author, metadata=metadata).send()
     if elements:
         # Since 2.11 Chainlit opens the side view by itself with the side elements of the whole
         # chat under the last one's name (Chainlit issues #2932, #2979): close it, a click on
         # "Quelle n" opens exactly that passage.
         await cl.ElementSidebar.set_elements([])
+
+
+async def _password(username: str, password: str) -> cl.User | None:
+    settings = _holder.settings
+    try:
+        identity = await cl.make_async(accounts.check_password)(settings.users_file, username, password)
+    except BotError as exc:
+        log.error("%s", exc)
+        return None
+    return _user(identity)
+
+
+async def _header(headers) -> cl.User | None:
+    return _user(accounts.from_headers(headers, _holder.settings))
+
+
+async def _oauth(
+    provider_id: str, token: str, raw: dict, default_user: cl.User, id_token=None
+) -> cl.User | None:
+    return _user(accounts.from_entra(provider_id, raw, default_user.identifier, _holder.settings))
+
+
+def _user(identity: accounts.Identity | None) -> cl.User | None:
+    if identity is None:
+        return None
+    return cl.User(identifier=identity.identifier, metadata=identity.metadata())
+
+
+class SecurityHeaders:
+    """ASGI middleware adding SECURITY_HEADERS to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def configure() -> None:
+    """Register sign-in, history and headers with Chainlit; a setting that would expose the
+    chat without sign-in stops the start with one German sentence."""
+    from chainlit.server import app as server
+
+    from bot.history import RedactingDataLayer
+
+    try:
+        settings = _holder.settings
+        mode = accounts.sign_in(settings, os.environ.get("CHAINLIT_HOST", "127.0.0.1"), os.environ)
+    except BotError as exc:
+        sys.exit(f"Der Chat startet nicht: {exc}")
+    except ValueError as exc:  # invalid BOT_ settings
+        sys.exit(f"Der Chat startet nicht, eine Einstellung BOT_… ist ungültig: {exc}")
+    if "password" in mode.methods:
+        cl.password_auth_callback(_password)
+    if "header" in mode.methods:
+        cl.header_auth_callback(_header)
+    if "entra-id" in mode.methods:
+        cl.oauth_callback(_oauth)
+    if mode.open:
+        # Visible in the header: nobody signs in, so the chat must stay on this machine.
+        chainlit_config.ui.header_links = [
+            HeaderLink(name=OPEN_NOTE, display_name=OPEN_NOTE, icon_url="/public/open.svg", url="#")
+        ]
+    cl.data_layer(lambda: RedactingDataLayer(settings))
+    server.add_middleware(SecurityHeaders)
+
+
+configure()

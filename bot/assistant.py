@@ -144,7 +144,11 @@ class Assistant:
         if self._generator is not None and not answer.abstained:
             answer = self._written(redact(clean.text, findings), retrieval, state, on_token) or answer
         answer = dataclasses.replace(
-            answer, question=clean.text, notes=clean.notes, privacy_warning=warning_for(findings)
+            answer,
+            question=clean.text,
+            notes=clean.notes,
+            privacy_warning=warning_for(findings),
+            corpus_hash=state.index.manifest.get("corpus_hash"),
         )
         if self.audit is not None:
             self.audit.record(answer, manifest=state.index.manifest, channel=channel)

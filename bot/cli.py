@@ -324,9 +324,8 @@ def report(
     """
     import datetime as dt
 
-    from bot.audit import AuditLog
-    from bot.index import read_manifest
-    from bot.report import build_report, format_report
+    from bot.referat import gap_report
+    from bot.report import format_report
 
     settings = Settings()
     try:
@@ -335,18 +334,9 @@ def report(
     except ValueError:
         _fail("Bitte Datumsangaben als JJJJ-MM-TT schreiben, z. B. 2026-11-01.", 2)
     try:
-        manifest = read_manifest(settings.index_dir) or {"documents": {}}
+        result = gap_report(settings, start, end)
     except BotError as exc:
         _fail(str(exc))
-    feedback_path = settings.data_dir / "feedback.jsonl"
-    feedback = (
-        [json.loads(ln) for ln in feedback_path.read_text("utf-8").splitlines() if ln.strip()]
-        if feedback_path.is_file()
-        else []
-    )
-    result = build_report(
-        AuditLog(settings.data_dir).read(), feedback, sorted(manifest["documents"]), start, end
-    )
     if as_json:
         _emit(result.to_json())
     else:
@@ -384,6 +374,132 @@ def bench(
         encoding="utf-8",
     )
     typer.echo(f"Ergebnisse in {output}", err=True)
+
+
+user_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Passwort-Konten in BOT_USERS_FILE verwalten."
+)
+app.add_typer(user_app, name="user")
+
+
+def _users_file(settings: Settings) -> Path:
+    if settings.users_file is None:
+        _fail("Bitte BOT_USERS_FILE setzen, z. B. BOT_USERS_FILE=data/konten.toml.", 2)
+    return settings.users_file
+
+
+def _read_password() -> str:
+    """From the terminal without echo, or the first line of standard input (scripts, CI)."""
+    import getpass
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass("Passwort: ")
+        if getpass.getpass("Passwort wiederholen: ") != first:
+            _fail("Die Passwörter stimmen nicht überein.", 2)
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Kontoname, z. B. anna.schmidt")],
+    rolle: Annotated[str, typer.Option(help="mitarbeitende oder referat")] = "mitarbeitende",
+) -> None:
+    """Legt ein Konto an oder setzt sein Passwort neu (Passwort von der Tastatur oder stdin).
+
+    Examples:
+
+      BOT_USERS_FILE=data/konten.toml python -m bot user add anna.schmidt --rolle referat
+    """
+    from bot.accounts import REFERAT, STAFF, add_account
+
+    if rolle not in (STAFF, REFERAT):
+        _fail(f"Unbekannte Rolle „{rolle}“: bitte {STAFF} oder {REFERAT}.", 2)
+    path = _users_file(Settings())
+    try:
+        replaced = add_account(path, name, _read_password(), rolle)  # type: ignore[arg-type]
+    except BotError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"Konto {name.strip().lower()} ({rolle}) {'geändert' if replaced else 'angelegt'} in {path}.")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Kontoname")]) -> None:
+    """Löscht ein Konto (seine Gespräche löscht `python -m bot forget`)."""
+    from bot.accounts import remove_account
+
+    path = _users_file(Settings())
+    try:
+        removed = remove_account(path, name)
+    except BotError as exc:
+        _fail(str(exc))
+    if not removed:
+        _fail(f"Ein Konto {name} gibt es nicht.")
+    typer.echo(f"Konto {name} gelöscht.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Zeigt die Konten mit ihren Rollen (ohne Passwörter)."""
+    from bot.accounts import read_accounts
+
+    try:
+        accounts = read_accounts(_users_file(Settings()))
+    except BotError as exc:
+        _fail(str(exc))
+    for name, account in sorted(accounts.items()):
+        typer.echo(f"{name}\t{account.rolle}")
+
+
+@app.command()
+def retention(
+    days: Annotated[int | None, typer.Option(help="Tage (Standard: BOT_RETENTION_DAYS).")] = None,
+) -> None:
+    """Löscht Gespräche, Rückmeldungen und Audit-Zeilen, die älter sind als die Aufbewahrungsfrist.
+
+    Examples:
+
+      python -m bot retention
+
+      python -m bot retention --days 30
+    """
+    import asyncio
+
+    from bot.history import apply_retention
+
+    settings = Settings()
+    keep = days if days is not None else settings.retention_days
+    if keep < 1:
+        _fail("Bitte mindestens 1 Tag angeben.", 2)
+    try:
+        pruned = asyncio.run(apply_retention(settings, keep))
+    except BotError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"Älter als {keep} Tage gelöscht: {pruned.threads} Gespräche, "
+        f"{pruned.feedback_lines} Rückmeldungen, {pruned.audit_lines} Audit-Zeilen."
+    )
+
+
+@app.command()
+def forget(name: Annotated[str, typer.Argument(help="Kontoname (Kennung), dessen Gespräche gehen")]) -> None:
+    """Löscht alle gespeicherten Gespräche einer Person und ihren Eintrag in der Chat-Datenbank.
+
+    Examples:
+
+      python -m bot forget anna.schmidt
+    """
+    import asyncio
+
+    from bot.accounts import normalise_name
+    from bot.history import forget_user
+
+    try:
+        deleted = asyncio.run(forget_user(Settings(), normalise_name(name)))
+    except BotError as exc:
+        _fail(str(exc))
+    typer.echo(f"{deleted} Gespräche von {normalise_name(name)} gelöscht.")
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DISCLOSURE = (
     "Hinweis: Diese Antwort hat ein KI-Assistent (ASB Richtlinien-Assistent) automatisch aus den "
@@ -66,10 +67,39 @@ class Settings(BaseSettings):
     llm_passages: int = Field(default=4, ge=1)
     llm_disclosure: str = Field(default=DEFAULT_LLM_DISCLOSURE, min_length=20)
 
+    # Sign-in (Chainlit). With none of these the chat is open, and only on localhost.
+    # Password accounts: a TOML file of bcrypt hashes and roles (`python -m bot user add`).
+    users_file: Path | None = None
+    # Header auth behind a reverse proxy that has already signed the user in.
+    auth_header: str | None = None
+    # Optional header with the user's groups/roles (comma-separated); "referat" in it gives that role.
+    auth_role_header: str | None = None
+    # Header and Entra ID accounts with the role "referat" (identifiers, comma-separated).
+    referat_users: Annotated[list[str], NoDecode] = []
+
+    # Chat history (Chainlit's SQLAlchemy data layer): SQLite under data_dir, or PostgreSQL
+    # (postgresql+asyncpg://…) for several workers.
+    database_url: str | None = None
+    # History, feedback and audit older than this many days go with `python -m bot retention`.
+    retention_days: int = Field(default=90, ge=1)
+
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"
     disclosure: str = Field(default=DEFAULT_DISCLOSURE, min_length=20)
     error_disclosure: str = Field(default=DEFAULT_ERROR_DISCLOSURE, min_length=20)
+
+    @field_validator("referat_users", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip().lower() for v in value.split(",") if v.strip()]
+        return value
+
+    def resolved_database_url(self) -> str:
+        """Where chat history lives: BOT_DATABASE_URL, or an SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'chat.db').resolve()}"
 
     def resolved_model_path(self) -> Path:
         """Path of the sentence-transformers model folder to load."""

@@ -1,0 +1,353 @@
+"""Load test of the real chat: many sessions ask over Chainlit's socket.io connection at once.
+
+Each session does what Chainlit's web client does: it asks for the sticky-session cookie, opens
+socket.io at `/ws/socket.io` (long-polling first, then the websocket upgrade, unless told
+otherwise), sends `client_message` and waits for the assistant's `new_message` that carries the
+AI disclosure.
+
+Examples:
+    python -m bot.loadtest --url http://127.0.0.1:8000 --sessions 50 --duration 60
+    python -m bot.loadtest --url http://127.0.0.1:8000 --transport websocket --json last.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import socketio
+
+QUESTIONS = (
+    "Darf ich Klientendaten in ChatGPT kopieren?",
+    "Muss ich KI-Texte kennzeichnen?",
+    "Wer entscheidet am Ende, die KI oder ich?",
+    "Wie wird das Wetter morgen?",
+    "Welche KI-Tools darf ich bei der Arbeit nutzen?",
+    "Und beim Datenschutz?",
+    "Wen kann ich bei Fragen zu KI ansprechen?",
+    "Muss die KI alle Menschen fair behandeln?",
+)
+SOCKET_PATH = "/ws/socket.io"
+SESSION_COOKIE = "X-Chainlit-Session-id"
+# Every reply of the assistant names itself (answers, refusals, errors): see bot/config.py.
+DISCLOSURE_MARK = "KI-Assistent"
+# Only the error disclosure says "Meldung des KI-Assistenten": the chat answered with an error.
+ERROR_MARK = "Meldung des KI-Assistenten"
+ANSWER_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 30.0
+MAX_ERROR_SAMPLES = 5
+# socket.io-client's default in the browser: long-polling first, then the websocket upgrade.
+BROWSER_TRANSPORTS = ("polling", "websocket")
+
+
+class ChatError(Exception):
+    """A session could not connect, or a question got no proper answer in time."""
+
+
+class ErrorReply(ChatError):
+    """The chat replied with its error message instead of an answer."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What N sessions got from the chat in a given time: answers, errors and answer latencies."""
+
+    sessions: int
+    duration_s: float
+    answers: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+    max_ms: float | None
+    error_samples: tuple[str, ...] = ()
+
+    @property
+    def answers_per_s(self) -> float:
+        """Throughput over the whole run."""
+        return self.answers / self.duration_s if self.duration_s else 0.0
+
+
+@dataclass
+class _Tally:
+    """Counts shared by all sessions of one run (one event loop, so no locking)."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def error(self, message: str) -> None:
+        """Count an error and keep the first few messages for the report."""
+        self.errors += 1
+        if len(self.error_samples) < MAX_ERROR_SAMPLES:
+            self.error_samples.append(message)
+
+
+class ChatSession:
+    """One person's chat tab: a socket.io connection opened the way Chainlit's web client opens it."""
+
+    def __init__(self, url: str, transports: Sequence[str] = BROWSER_TRANSPORTS) -> None:
+        self.url = url.rstrip("/")
+        self.id = str(uuid.uuid4())
+        self.transports = list(transports)
+        self._client = socketio.AsyncClient(reconnection=False)
+        self._replies: asyncio.Queue[str] = asyncio.Queue()
+        self._idle = asyncio.Event()
+        self._client.on("new_message", self._on_new_message)
+        self._client.on("task_end", self._on_task_end)
+
+    async def _on_new_message(self, message: dict) -> None:
+        if message.get("type") == "assistant_message":
+            await self._replies.put(message.get("output") or "")
+
+    async def _on_task_end(self, *_: object) -> None:
+        self._idle.set()
+
+    async def connect(self, http: aiohttp.ClientSession, timeout: float = CONNECT_TIMEOUT_S) -> None:
+        """Take the sticky cookie, open the socket and wait until the chat has started."""
+        # The browser asks for this cookie first; a proxy can route a session's requests by it.
+        async with http.post(f"{self.url}/set-session-cookie", json={"session_id": self.id}) as response:
+            response.raise_for_status()
+        auth = {
+            "clientType": "webapp",
+            "sessionId": self.id,
+            "threadId": "",
+            "userEnv": "{}",
+            "chatProfile": "",
+        }
+        self._idle.clear()
+        await self._client.connect(
+            self.url,
+            headers={"Cookie": f"{SESSION_COOKIE}={self.id}"},
+            auth=auth,
+            transports=self.transports,
+            socketio_path=SOCKET_PATH,
+            wait_timeout=timeout,
+        )
+        await self._client.emit("connection_successful")
+        # The server answers connection_successful with task_end; only then is the session set up.
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def ask(self, question: str, timeout: float = ANSWER_TIMEOUT_S) -> tuple[str, float]:
+        """Send a question; return the reply and the milliseconds until it arrived."""
+        message = {
+            "threadId": "",
+            "id": str(uuid.uuid4()),
+            "name": "User",
+            "type": "user_message",
+            "output": question,
+            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "metadata": {"location": f"{self.url}/"},
+        }
+        self._idle.clear()
+        start = time.perf_counter()
+        await self._client.emit("client_message", {"message": message, "fileReferences": []})
+        try:
+            reply = await asyncio.wait_for(self._replies.get(), timeout)
+            latency_ms = (time.perf_counter() - start) * 1000
+            # The turn is over at task_end (elements, side view); the next question waits for it.
+            await asyncio.wait_for(self._idle.wait(), max(0.0, timeout - latency_ms / 1000))
+        except TimeoutError:
+            raise ChatError(f"keine Antwort binnen {timeout:.0f} s auf {question!r}") from None
+        if DISCLOSURE_MARK not in reply:
+            raise ChatError(f"Antwort ohne KI-Hinweis auf {question!r}: {reply[:200]}")
+        if ERROR_MARK in reply:
+            raise ErrorReply(f"Fehlermeldung statt Antwort auf {question!r}: {reply[:200]}")
+        return reply, latency_ms
+
+    @property
+    def connected(self) -> bool:
+        """Whether the socket is still open."""
+        return self._client.connected
+
+    async def close(self) -> None:
+        """Close the connection (the server keeps the session for its session_timeout)."""
+        await self._client.disconnect()
+
+
+async def _connected(url: str, transports: Sequence[str], http: aiohttp.ClientSession) -> ChatSession:
+    """A fresh, connected session; a failed attempt is closed and raised as ChatError."""
+    session = ChatSession(url, transports)
+    try:
+        await session.connect(http)
+    except (OSError, TimeoutError, aiohttp.ClientError, socketio.exceptions.SocketIOError) as exc:
+        await session.close()
+        raise ChatError(f"Verbindung fehlgeschlagen: {exc!r}") from exc
+    return session
+
+
+async def _one_session(
+    number: int,
+    url: str,
+    questions: Sequence[str],
+    deadline: float,
+    tally: _Tally,
+    transports: Sequence[str],
+    http: aiohttp.ClientSession,
+) -> None:
+    """Ask question after question until the deadline; reconnect after a broken connection."""
+    turn = number  # sessions start at different questions, so the mix is even at any moment
+    session: ChatSession | None = None
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if session is None:
+                    session = await _connected(url, transports, http)
+                _, latency_ms = await session.ask(questions[turn % len(questions)])
+                tally.latencies_ms.append(latency_ms)
+            except ChatError as exc:
+                tally.error(f"Sitzung {number}: {exc}")
+                if session is not None and not session.connected:
+                    session = None
+                await asyncio.sleep(1.0)  # a person, too, waits a moment before trying again
+            turn += 1
+    finally:
+        if session is not None:
+            await session.close()
+
+
+def _percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0–100), interpolated; None without values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(p) - 1] if p < 100 else max(values)
+
+
+def summarise(sessions: int, duration_s: float, tally: _Tally) -> LoadResult:
+    """The result of a run from its tally."""
+    latencies = tally.latencies_ms
+    return LoadResult(
+        sessions=sessions,
+        duration_s=round(duration_s, 2),
+        answers=len(latencies),
+        errors=tally.errors,
+        p50_ms=_rounded(_percentile(latencies, 50)),
+        p95_ms=_rounded(_percentile(latencies, 95)),
+        max_ms=_rounded(max(latencies, default=None)),
+        error_samples=tuple(tally.error_samples),
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+async def run_load_async(
+    url: str,
+    sessions: int,
+    duration_s: float,
+    questions: Sequence[str] = QUESTIONS,
+    transports: Sequence[str] = BROWSER_TRANSPORTS,
+) -> LoadResult:
+    """N concurrent sessions ask in turn until duration_s is over; see run_load."""
+    if sessions < 1 or duration_s <= 0 or not questions:
+        raise ValueError("sessions ≥ 1, duration_s > 0 and at least one question are needed")
+    tally = _Tally()
+    start = time.monotonic()
+    deadline = start + duration_s
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
+        await asyncio.gather(
+            *(_one_session(n, url, questions, deadline, tally, transports, http) for n in range(sessions))
+        )
+    return summarise(sessions, time.monotonic() - start, tally)
+
+
+def run_load(
+    url: str,
+    sessions: int,
+    duration_s: float,
+    questions: list[str],
+    transports: Sequence[str] = BROWSER_TRANSPORTS,
+) -> LoadResult:
+    """Run the load test against a running chat at url and return its figures.
+
+    Every session connects as a browser does, then sends a question, waits for the answer
+    (ANSWER_TIMEOUT_S without one counts as an error), records the latency and sends the next,
+    until duration_s is over. A reply without the AI disclosure, or the chat's error message,
+    counts as an error too.
+    """
+    return asyncio.run(run_load_async(url, sessions, duration_s, questions, transports))
+
+
+async def ask_once_async(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S) -> str:
+    """One question in a fresh session; the reply text (ChatError if there is none)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        session = await _connected(url, BROWSER_TRANSPORTS, http)
+        try:
+            reply, _ = await session.ask(question, timeout)
+        finally:
+            await session.close()
+    return reply
+
+
+def ask_once(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S) -> str:
+    """Synchronous ask_once_async, for scripts and tests."""
+    return asyncio.run(ask_once_async(url, question, timeout))
+
+
+def table(result: LoadResult) -> str:
+    """The figures as a small Markdown table, as docs/benchmarks.md shows them."""
+    ms = lambda value: "–" if value is None else f"{value:.0f}"  # noqa: E731
+    rows = [
+        ("Sitzungen", str(result.sessions)),
+        ("Dauer (s)", f"{result.duration_s:.1f}"),
+        ("Antworten", str(result.answers)),
+        ("Antworten/s", f"{result.answers_per_s:.1f}"),
+        ("Fehler", str(result.errors)),
+        ("p50 (ms)", ms(result.p50_ms)),
+        ("p95 (ms)", ms(result.p95_ms)),
+        ("max (ms)", ms(result.max_ms)),
+    ]
+    lines = ["| Kennzahl | Wert |", "|---|---:|", *(f"| {k} | {v} |" for k, v in rows)]
+    lines += [f"- {sample}" for sample in result.error_samples]
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.loadtest",
+        description="Lasttest des laufenden Chats über Chainlits socket.io-Verbindung.",
+        epilog=__doc__.split("Examples:")[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Adresse des Chats")
+    parser.add_argument("--sessions", type=int, default=50, help="gleichzeitige Sitzungen")
+    parser.add_argument("--duration", type=float, default=60.0, help="Dauer in Sekunden")
+    parser.add_argument(
+        "--transport",
+        choices=["browser", "websocket"],
+        default="browser",
+        help="browser: erst Long-Polling, dann WebSocket (wie der Browser); websocket: nur WebSocket",
+    )
+    parser.add_argument("--question", action="append", help="eigene Frage (mehrfach möglich)")
+    parser.add_argument("--json", type=Path, help="Ergebnis zusätzlich als JSON in diese Datei")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: run, print the table, optionally write JSON; exit code 1 on any error."""
+    args = _parser().parse_args(argv)
+    transports = BROWSER_TRANSPORTS if args.transport == "browser" else ("websocket",)
+    questions = args.question or list(QUESTIONS)
+    result = run_load(args.url, args.sessions, args.duration, questions, transports)
+    print(table(result))
+    if args.json:
+        record = {"url": args.url, "transport": args.transport, "questions": questions, **asdict(result)}
+        args.json.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 1 if result.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Sign-in decisions, password accounts, roles, feedback reasons, history redaction and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot import accounts
+from bot.config import Settings
+from bot.errors import BotError
+from bot.feedback import FeedbackLog, reasons_in
+from bot.jsonl import JsonLines, older_than
+
+SECRET = "s" * 40
+PERSONAL = ["Müller", "0211 9876543", "anna.schmidt@example.org", "DE89370400440532013000"]
+
+
+def test_password_accounts_check_hashes_and_keep_roles(tmp_path: Path) -> None:
+    users = tmp_path / "konten.toml"
+    assert accounts.add_account(users, " Anna.Schmidt ", "ein-langes-passwort", "referat") is False
+    assert "ein-langes-passwort" not in users.read_text()  # only the bcrypt hash is stored
+    assert users.stat().st_mode & 0o077 == 0
+    who = accounts.check_password(users, "anna.schmidt", "ein-langes-passwort")
+    assert who == accounts.Identity("anna.schmidt", "referat", "password")
+    assert accounts.check_password(users, "anna.schmidt", "falsches-passwort") is None
+    assert accounts.check_password(users, "niemand", "ein-langes-passwort") is None
+    assert accounts.check_password(users, "anna.schmidt", "x" * 200) is None
+    assert accounts.add_account(users, "anna.schmidt", "ein-neues-passwort!", "mitarbeitende") is True
+    assert accounts.check_password(users, "ANNA.SCHMIDT", "ein-neues-passwort!").role == "mitarbeitende"
+    assert accounts.remove_account(users, "anna.schmidt") and not accounts.remove_account(
+        users, "anna.schmidt"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "says"),
+    [
+        ("anna", "kurz", "mindestens 12"),
+        ("anna", "ä" * 40, "72 Bytes"),
+        ("an na", "ein-langes-passwort", "ohne"),
+    ],
+)
+def test_weak_accounts_are_refused_politely(tmp_path: Path, name: str, password: str, says: str) -> None:
+    with pytest.raises(BotError, match=says):
+        accounts.add_account(tmp_path / "konten.toml", name, password, "mitarbeitende")
+    assert not (tmp_path / "konten.toml").exists()
+
+
+def test_a_broken_users_file_is_one_clear_error(tmp_path: Path) -> None:
+    users = tmp_path / "konten.toml"
+    users.write_text('[konten.anna]\npasswort_hash = "x"\nrolle = "chef"\n', encoding="utf-8")
+    with pytest.raises(BotError, match="Kontendatei .* nicht lesbar"):
+        accounts.read_accounts(users)
+    with pytest.raises(BotError, match="fehlt"):
+        accounts.read_accounts(tmp_path / "gibt-es-nicht.toml")
+
+
+def test_open_only_on_localhost(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert accounts.sign_in(settings, "127.0.0.1", {}).open
+    assert accounts.sign_in(settings, "localhost", {}).open
+    assert accounts.sign_in(settings, "::1", {}).open
+    for host in ("0.0.0.0", "10.1.2.3", "chat.asb-nrw.de"):
+        with pytest.raises(BotError, match="nur auf localhost"):
+            accounts.sign_in(settings, host, {})
+
+
+def test_sign_in_needs_a_strong_secret_and_a_single_tenant(tmp_path: Path) -> None:
+    users = tmp_path / "konten.toml"
+    accounts.add_account(users, "anna", "ein-langes-passwort", "mitarbeitende")
+    with_users = Settings(users_file=users)
+    with pytest.raises(BotError, match="CHAINLIT_AUTH_SECRET"):
+        accounts.sign_in(with_users, "0.0.0.0", {"CHAINLIT_AUTH_SECRET": "kurz"})
+    assert accounts.sign_in(with_users, "0.0.0.0", {"CHAINLIT_AUTH_SECRET": SECRET}).methods == ("password",)
+
+    entra = {
+        "OAUTH_AZURE_AD_CLIENT_ID": "id",
+        "OAUTH_AZURE_AD_CLIENT_SECRET": "geheim",
+        "CHAINLIT_AUTH_SECRET": SECRET,
+    }
+    with pytest.raises(BotError, match="Mandanten"):
+        accounts.sign_in(Settings(), "0.0.0.0", entra)
+    single = {**entra, "OAUTH_AZURE_AD_ENABLE_SINGLE_TENANT": "true", "OAUTH_AZURE_AD_TENANT_ID": "asb"}
+    assert accounts.sign_in(Settings(), "0.0.0.0", single).methods == ("entra-id",)
+    header = Settings(auth_header="X-Forwarded-User")
+    assert accounts.sign_in(header, "0.0.0.0", {"CHAINLIT_AUTH_SECRET": SECRET}).methods == ("header",)
+
+
+def test_roles_from_proxy_headers_and_entra_id() -> None:
+    settings = Settings(
+        auth_header="X-Forwarded-User", auth_role_header="X-Forwarded-Groups", referat_users="chef@asb-nrw.de"
+    )
+    staff = accounts.from_headers(
+        {"X-Forwarded-User": "Anna@ASB-nrw.de", "X-Forwarded-Groups": "pflege"}, settings
+    )
+    assert staff == accounts.Identity("anna@asb-nrw.de", "mitarbeitende", "header")
+    by_group = accounts.from_headers(
+        {"X-Forwarded-User": "bo", "X-Forwarded-Groups": "pflege, Referat"}, settings
+    )
+    assert by_group.role == "referat"
+    assert accounts.from_headers({"X-Forwarded-User": "  "}, settings) is None
+    assert accounts.from_headers({}, settings) is None
+    assert accounts.from_entra("azure-ad", {"mail": "Chef@asb-nrw.de"}, "x", settings).role == "referat"
+    assert accounts.from_entra("azure-ad", {}, "upn@asb-nrw.de", settings).identifier == "upn@asb-nrw.de"
+    assert accounts.from_entra("github", {"mail": "chef@asb-nrw.de"}, "x", settings) is None
+
+
+@pytest.mark.parametrize(
+    ("comment", "reasons"),
+    [
+        ("Falsche Quelle!", ["falsche Quelle"]),
+        ("das ist veraltet und unvollständig", ["veraltet", "unvollständig"]),
+        ("Verstehe ich nicht, zu kompliziert", ["unverständlich"]),
+        ("Der Inhalt fehlt", ["unvollständig"]),  # "Inhalt" is not "alt"
+        ("nicht mehr aktuell", ["veraltet"]),
+        ("super", []),
+        (None, []),
+    ],
+)
+def test_feedback_reasons_are_read_from_the_comment(comment: str | None, reasons: list[str]) -> None:
+    assert reasons_in(comment) == reasons
+
+
+def test_retention_keeps_recent_and_undated_lines(tmp_path: Path) -> None:
+    log = JsonLines(tmp_path / "x.jsonl")
+    today = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    for stamp in ("2026-01-01T10:00:00+00:00", "2026-11-20T10:00:00+00:00", "kaputt"):
+        log.append({"time": stamp})
+    (tmp_path / "x.jsonl").open("a").write("{halbe Zeile\n")
+    assert log.prune(older_than(90, today)) == 1
+    assert [r["time"] for r in log.read()] == ["2026-11-20T10:00:00+00:00", "kaputt"]
+    assert log.prune(older_than(90, today)) == 0
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def _dump(folder: Path) -> bytes:
+    """Every byte stored under a folder (SQLite's journal files included)."""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_history_stores_questions_redacted_and_feedback_with_provenance(tmp_path: Path) -> None:
+    from chainlit.types import Feedback
+
+    from bot.history import RedactingDataLayer, ensure_schema
+
+    settings = Settings(data_dir=tmp_path / "data")
+
+    async def scenario() -> None:
+        from chainlit.context import init_http_context
+
+        init_http_context()  # Chainlit's layer writes at once only outside a websocket session
+        await ensure_schema(settings)
+        layer = RedactingDataLayer(settings)
+        thread, question, answer = (str(uuid.uuid4()) for _ in range(3))
+        typed = f"Darf ich Frau {PERSONAL[0]} ({PERSONAL[1]}, {PERSONAL[2]}, IBAN {PERSONAL[3]}) anschreiben?"
+        await layer.update_thread(thread, name=typed)
+        base = {"threadId": thread, "streaming": False, "createdAt": "2026-11-25T10:00:00Z", "metadata": {}}
+        await layer.create_step(
+            {**base, "id": question, "name": "anna", "type": "user_message", "output": typed}
+        )
+        await layer.create_step(
+            {**base, "id": str(uuid.uuid4()), "name": "on_message", "type": "run", "input": typed}
+        )
+        provenance = {
+            "question": "Darf ich [Name] anschreiben?",
+            "passages": [{"id": "grundsaetze-ki#x-1", "stand": "2026-11-25"}],
+        }
+        await layer.create_step(
+            {
+                **base,
+                "id": answer,
+                "name": "Assistent",
+                "type": "assistant_message",
+                "output": "Zitat [1]",
+                "metadata": {"provenance": provenance},
+            }
+        )
+        await layer.upsert_feedback(
+            Feedback(forId=answer, value=0, threadId=thread, comment=f"veraltet, frag Frau {PERSONAL[0]}")
+        )
+        await layer.engine.dispose()
+
+    _run(scenario())
+    stored = _dump(settings.data_dir)
+    for secret in PERSONAL:
+        assert secret.encode() not in stored, secret
+    db = sqlite3.connect(settings.data_dir / "chat.db")
+    assert (
+        db.execute("select output from steps where type='user_message'")
+        .fetchone()[0]
+        .startswith("Darf ich [Name]")
+    )
+    assert db.execute("select value from feedbacks").fetchone() == (0,)
+    [line] = FeedbackLog(settings.data_dir).read()
+    assert line["value"] == 0 and line["reason"] == "veraltet"
+    assert line["passages"] == [{"id": "grundsaetze-ki#x-1", "stand": "2026-11-25"}]
+    assert line["question"] == "Darf ich [Name] anschreiben?"
+
+
+def test_retention_and_forgetting_delete_whole_conversations(tmp_path: Path) -> None:
+    from bot.audit import AuditLog
+    from bot.history import apply_retention, ensure_schema, forget_user
+
+    settings = Settings(data_dir=tmp_path / "data")
+    _run(ensure_schema(settings))
+    db = sqlite3.connect(settings.data_dir / "chat.db")
+    db.execute("insert into users values ('u1', 'anna', '{}', '2026-01-01')")
+    for tid, created, user in (
+        ("alt", "2026-01-01T10:00:00Z", "anna"),
+        ("neu", "2026-11-24T10:00:00Z", "anna"),
+        ("bo", "2026-11-24T10:00:00Z", "bo"),
+    ):
+        db.execute(
+            "insert into threads (id, createdAt, userIdentifier) values (?, ?, ?)", (tid, created, user)
+        )
+        db.execute(
+            "insert into steps (id, name, type, threadId, streaming) values (?, 'x', 'user_message', ?, 0)",
+            (f"s-{tid}", tid),
+        )
+        db.execute("insert into feedbacks values (?, ?, ?, 1, null)", (f"f-{tid}", f"s-{tid}", tid))
+    db.commit()
+    AuditLog(settings.data_dir).append({"time": "2026-01-01T10:00:00+00:00"})
+    AuditLog(settings.data_dir).append({"time": "2026-11-24T10:00:00+00:00"})
+
+    pruned = _run(apply_retention(settings, 90, dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
+    assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines) == (1, 1, 0)
+    assert {r[0] for r in db.execute("select id from threads")} == {"neu", "bo"}
+    assert {r[0] for r in db.execute("select threadId from steps")} == {"neu", "bo"}
+    assert {r[0] for r in db.execute("select threadId from feedbacks")} == {"neu", "bo"}
+
+    assert _run(forget_user(settings, "anna")) == 1
+    assert [r[0] for r in db.execute("select id from threads")] == ["bo"]
+    assert db.execute("select count(*) from users").fetchone() == (0,)
+
+
+def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:
+    from bot.referat import corpus_status_markdown, gap_report, gap_report_markdown
+
+    status = corpus_status_markdown(real_settings)
+    assert "| Künstliche Intelligenz beim ASB in NRW" in status or "ki-beim-asb-nrw" in status
+    assert status.count("ja, aktuell") == 5
+
+    settings = real_settings.model_copy(update={"data_dir": tmp_path})
+    FeedbackLog(tmp_path).append(
+        {
+            "time": "2026-11-25T10:00:00+00:00",
+            "value": 0,
+            "question": "[Link](http://böse.example) *fett*",
+            "reason": "veraltet",
+        }
+    )
+    text = gap_report_markdown(gap_report(settings))
+    assert "\\[Link](http" in text and "\\*fett\\*" in text and "veraltet" in text
+    assert json.dumps(gap_report(settings).to_json())  # serialisable for --json
