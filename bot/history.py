@@ -189,12 +189,25 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         if feedback.comment:
             feedback.comment = redact(feedback.comment)
         feedback_id = await super().upsert_feedback(feedback)
-        step = await self.get_step(feedback.forId)
-        provenance = _loads(step.get("metadata") if step else None).get("provenance", {})
+        provenance = await self._provenance(feedback.forId)
         self.feedback_log.record(
             value=feedback.value, comment=feedback.comment, message_id=feedback.forId, provenance=provenance
         )
         return feedback_id
+
+    async def _provenance(self, step_id: str) -> dict:
+        """The provenance of the rated answer. Chainlit rates the run that produced the answer
+        (with the steps hidden), so the answer may be the run's latest assistant message."""
+        rows = await self.execute_sql(
+            'SELECT "metadata" FROM steps WHERE "id" = :id OR ("parentId" = :id AND "type" = '
+            "'assistant_message') ORDER BY \"createdAt\" DESC",
+            {"id": step_id},
+        )
+        for row in rows if isinstance(rows, list) else []:
+            provenance = _loads(row.get("metadata")).get("provenance")
+            if provenance:
+                return provenance
+        return {}
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,8 @@ class ChatSession:
             "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "metadata": {"location": f"{self.url}/"},
         }
+        while not self._replies.empty():  # nothing left over from before this question counts
+            self._replies.get_nowait()
         self._idle.clear()
         start = time.perf_counter()
         await self._client.emit("client_message", {"message": message, "fileReferences": []})
