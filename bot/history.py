@@ -121,6 +121,11 @@ def _engine(url: str) -> AsyncEngine:
     return create_async_engine(url)
 
 
+def open_engine(settings: Settings) -> AsyncEngine:
+    """An engine on the chat database (the SQLite folder is created); dispose of it after use."""
+    return _engine(_prepare(settings))
+
+
 def _prepare(settings: Settings) -> str:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
@@ -130,7 +135,7 @@ def _prepare(settings: Settings) -> str:
 
 async def ensure_schema(settings: Settings) -> None:
     """Create the tables that are missing (idempotent; several workers may start at once)."""
-    engine = _engine(_prepare(settings))
+    engine = open_engine(settings)
     try:
         for attempt in range(3):
             try:
@@ -221,7 +226,7 @@ class Pruned:
 
 async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], user: str | None = None) -> int:
     """Delete the matching conversations with everything in them (and the account, if named)."""
-    engine = _engine(_prepare(settings))
+    engine = open_engine(settings)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(SCHEMA.create_all, checkfirst=True)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,14 @@ def run_bot(
         env=env,
         timeout=180,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL on 127.0.0.1 for the whole session (Debian's package, installed by `make test`)."""
+    from tests.postgres import available, postgres_server
+
+    if not available():
+        pytest.fail("Debian's postgresql is missing: `make test` installs it (apt-get install postgresql)")
+    with postgres_server() as url:
+        yield url

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def test_weak_accounts_are_refused_politely(tmp_path: Path, name: str, password:
 def test_a_broken_users_file_is_one_clear_error(tmp_path: Path) -> None:
     users = tmp_path / "konten.toml"
     users.write_text('[konten.anna]\npasswort_hash = "x"\nrolle = "chef"\n', encoding="utf-8")
-    with pytest.raises(BotError, match="Kontendatei .* nicht lesbar"):
+    with pytest.raises(BotError, match=r"Kontendatei .* nicht lesbar"):
         accounts.read_accounts(users)
     with pytest.raises(BotError, match="fehlt"):
         accounts.read_accounts(tmp_path / "gibt-es-nicht.toml")
@@ -142,34 +141,68 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-def _dump(folder: Path) -> bytes:
-    """Every byte stored under a folder (SQLite's journal files included)."""
-    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request, tmp_path: Path) -> Settings:
+    """Settings whose chat history lives in SQLite under data_dir, or in a real PostgreSQL."""
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data")
+    url = request.getfixturevalue("postgres_url")
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    _run(
+        _sql(settings, *(f"DELETE FROM {t}" for t in ("feedbacks", "elements", "steps", "threads", "users")))
+    )
+    return settings
 
 
-def test_history_stores_questions_redacted_and_feedback_with_provenance(tmp_path: Path) -> None:
+async def _sql(settings: Settings, *statements: str, params: dict | None = None) -> list[tuple]:
+    """Run statements on the chat database (creating the tables first); the last one's rows."""
+    import sqlalchemy as sa
+
+    from bot.history import SCHEMA, open_engine
+
+    engine = open_engine(settings)
+    rows: list[tuple] = []
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(SCHEMA.create_all, checkfirst=True)
+            for statement in statements:
+                result = await conn.execute(sa.text(statement), params or {})
+                rows = [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+    return rows
+
+
+def _everything_stored(settings: Settings) -> bytes:
+    """Every byte under data_dir (SQLite's journals included) and every row of the chat tables."""
+    files = b"".join(p.read_bytes() for p in sorted(settings.data_dir.rglob("*")) if p.is_file())
+    tables = ("users", "threads", "steps", "elements", "feedbacks")
+    rows = [_run(_sql(settings, f"SELECT * FROM {t}")) for t in tables]
+    return files + repr(rows).encode("utf-8")
+
+
+def test_history_stores_questions_redacted_and_feedback_with_provenance(db_settings: Settings) -> None:
     from chainlit.types import Feedback
 
     from bot.history import RedactingDataLayer, ensure_schema
 
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = db_settings
 
     async def scenario() -> None:
         from chainlit.context import init_http_context
 
         init_http_context()  # Chainlit's layer writes at once only outside a websocket session
         await ensure_schema(settings)
+        await ensure_schema(settings)  # idempotent: a second worker starting finds the tables
         layer = RedactingDataLayer(settings)
-        thread, question, answer = (str(uuid.uuid4()) for _ in range(3))
+        thread, question, run, answer = (str(uuid.uuid4()) for _ in range(4))
         typed = f"Darf ich Frau {PERSONAL[0]} ({PERSONAL[1]}, {PERSONAL[2]}, IBAN {PERSONAL[3]}) anschreiben?"
         await layer.update_thread(thread, name=typed)
         base = {"threadId": thread, "streaming": False, "createdAt": "2026-11-25T10:00:00Z", "metadata": {}}
         await layer.create_step(
             {**base, "id": question, "name": "anna", "type": "user_message", "output": typed}
         )
-        await layer.create_step(
-            {**base, "id": str(uuid.uuid4()), "name": "on_message", "type": "run", "input": typed}
-        )
+        await layer.create_step({**base, "id": run, "name": "on_message", "type": "run", "input": typed})
         provenance = {
             "question": "Darf ich [Name] anschreiben?",
             "passages": [{"id": "grundsaetze-ki#x-1", "stand": "2026-11-25"}],
@@ -178,68 +211,67 @@ def test_history_stores_questions_redacted_and_feedback_with_provenance(tmp_path
             {
                 **base,
                 "id": answer,
+                "parentId": run,
                 "name": "Assistent",
                 "type": "assistant_message",
                 "output": "Zitat [1]",
                 "metadata": {"provenance": provenance},
             }
         )
+        # Chainlit rates the run; its answer carries the provenance.
         await layer.upsert_feedback(
-            Feedback(forId=answer, value=0, threadId=thread, comment=f"veraltet, frag Frau {PERSONAL[0]}")
+            Feedback(forId=run, value=0, threadId=thread, comment=f"veraltet, frag Frau {PERSONAL[0]}")
         )
         await layer.engine.dispose()
 
     _run(scenario())
-    stored = _dump(settings.data_dir)
+    stored = _everything_stored(settings)
     for secret in PERSONAL:
         assert secret.encode() not in stored, secret
-    db = sqlite3.connect(settings.data_dir / "chat.db")
-    assert (
-        db.execute("select output from steps where type='user_message'")
-        .fetchone()[0]
-        .startswith("Darf ich [Name]")
-    )
-    assert db.execute("select value from feedbacks").fetchone() == (0,)
+    [(output,)] = _run(_sql(settings, "SELECT output FROM steps WHERE type = 'user_message'"))
+    assert output.startswith("Darf ich Frau [Name]") or output.startswith("Darf ich [Name]")
+    assert _run(_sql(settings, "SELECT value FROM feedbacks")) == [(0,)]
     [line] = FeedbackLog(settings.data_dir).read()
     assert line["value"] == 0 and line["reason"] == "veraltet"
     assert line["passages"] == [{"id": "grundsaetze-ki#x-1", "stand": "2026-11-25"}]
     assert line["question"] == "Darf ich [Name] anschreiben?"
 
 
-def test_retention_and_forgetting_delete_whole_conversations(tmp_path: Path) -> None:
+def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settings) -> None:
     from bot.audit import AuditLog
-    from bot.history import apply_retention, ensure_schema, forget_user
+    from bot.history import apply_retention, forget_user
 
-    settings = Settings(data_dir=tmp_path / "data")
-    _run(ensure_schema(settings))
-    db = sqlite3.connect(settings.data_dir / "chat.db")
-    db.execute("insert into users values ('u1', 'anna', '{}', '2026-01-01')")
+    settings = db_settings
+    inserts = ["INSERT INTO users VALUES ('u1', 'anna', '{}', '2026-01-01')"]
     for tid, created, user in (
         ("alt", "2026-01-01T10:00:00Z", "anna"),
         ("neu", "2026-11-24T10:00:00Z", "anna"),
         ("bo", "2026-11-24T10:00:00Z", "bo"),
     ):
-        db.execute(
-            "insert into threads (id, createdAt, userIdentifier) values (?, ?, ?)", (tid, created, user)
-        )
-        db.execute(
-            "insert into steps (id, name, type, threadId, streaming) values (?, 'x', 'user_message', ?, 0)",
-            (f"s-{tid}", tid),
-        )
-        db.execute("insert into feedbacks values (?, ?, ?, 1, null)", (f"f-{tid}", f"s-{tid}", tid))
-    db.commit()
+        inserts += [
+            f"""INSERT INTO threads (id, "createdAt", "userIdentifier")
+                VALUES ('{tid}', '{created}', '{user}')""",
+            f"""INSERT INTO steps (id, name, type, "threadId", streaming)
+                VALUES ('s-{tid}', 'x', 'user_message', '{tid}', false)""",
+            f"""INSERT INTO feedbacks VALUES ('f-{tid}', 's-{tid}', '{tid}', 1, null)""",
+        ]
+    _run(_sql(settings, *inserts))
     AuditLog(settings.data_dir).append({"time": "2026-01-01T10:00:00+00:00"})
     AuditLog(settings.data_dir).append({"time": "2026-11-24T10:00:00+00:00"})
 
     pruned = _run(apply_retention(settings, 90, dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
     assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines) == (1, 1, 0)
-    assert {r[0] for r in db.execute("select id from threads")} == {"neu", "bo"}
-    assert {r[0] for r in db.execute("select threadId from steps")} == {"neu", "bo"}
-    assert {r[0] for r in db.execute("select threadId from feedbacks")} == {"neu", "bo"}
+
+    def ids(sql: str) -> set[str]:
+        return {r[0] for r in _run(_sql(settings, sql))}
+
+    assert ids("SELECT id FROM threads") == {"neu", "bo"}
+    assert ids('SELECT "threadId" FROM steps') == {"neu", "bo"}
+    assert ids('SELECT "threadId" FROM feedbacks') == {"neu", "bo"}
 
     assert _run(forget_user(settings, "anna")) == 1
-    assert [r[0] for r in db.execute("select id from threads")] == ["bo"]
-    assert db.execute("select count(*) from users").fetchone() == (0,)
+    assert ids("SELECT id FROM threads") == {"bo"}
+    assert ids("SELECT identifier FROM users") == set()
 
 
 def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:

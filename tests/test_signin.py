@@ -107,7 +107,9 @@ def test_feedback_is_stored_with_reason_and_provenance_and_nothing_personal(brow
     answer = _ask(page, question)
     assert "Datenschutz-Hinweis" in answer.inner_text()
     answer.locator(".negative-feedback-off").click()
-    page.get_by_placeholder("Grund, z. B. falsche Quelle").fill(f"Falsche Quelle, und schreiben Sie an {PERSONAL[2]}")
+    page.get_by_placeholder("Grund, z. B. falsche Quelle").fill(
+        f"Falsche Quelle, und schreiben Sie an {PERSONAL[2]}"
+    )
     page.click("#submit-feedback")
     answer.locator(".negative-feedback-on").wait_for(timeout=10_000)
 
