@@ -8,6 +8,7 @@ one-time set-up (`configure()`, at the end) runs then; everything else waits for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -72,6 +73,14 @@ class _Holder:
         self._settings: Settings | None = None
         self._lock: asyncio.Lock | None = None
         self.warm_up: asyncio.Task[None] | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        """Answers computed at once (settings.answer_threads); the others wait their turn."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.settings_or_defaults().answer_threads)
+        return self._slots
 
     @property
     def settings(self) -> Settings:
@@ -92,8 +101,16 @@ class _Holder:
                 self._lock = asyncio.Lock()
             async with self._lock:
                 if self.assistant is None:
-                    self.assistant = await cl.make_async(Assistant.load)(self.settings)
+                    self.assistant = await cl.make_async(_load)(self.settings)
         return self.assistant
+
+
+def _load(settings: Settings) -> Assistant:
+    """The assistant, with torch's threads shared out among the concurrent answers."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.answer_threads))
+    return Assistant.load(settings)
 
 
 _holder = _Holder()
@@ -232,7 +249,10 @@ async def on_message(message: cl.Message) -> None:
             def on_token(token: str) -> None:
                 asyncio.run_coroutine_threadsafe(draft.stream_token(token), loop).result(timeout=10)
 
-        answer = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
+        # Extractive answers are pure CPU: a few at a time. A language model's answer mostly
+        # waits on the network, so it takes no slot.
+        async with contextlib.nullcontext() if on_token else _holder.slots:
+            answer = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
     except BotError as exc:
         answer = error_answer(message.content, str(exc), _holder.settings_or_defaults())
     except Exception:

@@ -17,7 +17,9 @@ from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.types import Feedback
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from bot.audit import AuditLog
 from bot.config import Settings
@@ -116,9 +118,21 @@ FEEDBACKS = sa.Table(
 
 def _engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        # Several workers on one SQLite file wait for each other instead of failing at once.
-        return create_async_engine(url, connect_args={"timeout": 30})
-    return create_async_engine(url)
+        # A connection per use instead of a pool of 5 + 10: under 50 sessions the pool ran dry
+        # and Chainlit dropped the writes after 30 s (it logs and goes on). WAL lets readers go
+        # on while one writes; writers wait up to 30 s for each other instead of failing.
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_wal)
+        return engine
+    # PostgreSQL: enough connections for a worker's concurrent sessions (server default: 100).
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_wal(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def open_engine(settings: Settings) -> AsyncEngine:
@@ -173,7 +187,14 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(conninfo=_prepare(settings), user_thread_limit=200)
+        # Chainlit's own engine (never connected) has neither WAL nor a pool sized for load.
+        self.engine = open_engine(settings)
+        self.async_session = sessionmaker(bind=self.engine, expire_on_commit=False, class_=AsyncSession)
         self.feedback_log = FeedbackLog(settings.data_dir)
+
+    async def create_element(self, element) -> None:
+        """Source passages are not stored twice: the answer names each source with title, section
+        and stand, and the corpus keeps the text (Chainlit would need a file store for them)."""
 
     async def update_thread(self, thread_id, name=None, user_id=None, metadata=None, tags=None):
         """Thread names are the first question: redacted."""
