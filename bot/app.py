@@ -209,7 +209,8 @@ async def resume(thread: ThreadDict) -> None:
 
 async def _referat_view(command: str) -> None:
     """A Referat view as one message; checked on the server, whatever the browser sent."""
-    from bot.referat import corpus_status_markdown, gap_report, gap_report_markdown
+    from bot.referat import corpus_status_markdown, gap_report
+    from bot.report import format_report_markdown
 
     settings = _holder.settings_or_defaults()
     if _role() != accounts.REFERAT:
@@ -220,7 +221,7 @@ async def _referat_view(command: str) -> None:
                 import datetime as dt
 
                 since = dt.date.today() - dt.timedelta(days=REPORT_DAYS)
-                content = gap_report_markdown(await cl.make_async(gap_report)(settings, since))
+                content = format_report_markdown(await cl.make_async(gap_report)(settings, since))
             else:
                 content = await cl.make_async(corpus_status_markdown)(settings)
         except BotError as exc:

@@ -28,29 +28,6 @@ def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date 
     )
 
 
-def gap_report_markdown(report: GapReport) -> str:
-    """The report for the chat window."""
-    span = f"{report.since or 'Anfang'} bis {report.until or 'heute'}"
-    out = [
-        f"### Wissenslücken ({span})",
-        f"{report.answers} Fragen, davon {report.refused} nicht beantwortet.",
-        "",
-        "**Nicht beantwortete Fragen (gruppiert)**",
-    ]
-    out += [f"- {g.count}× „{cell(g.example)}“" for g in report.refused_groups] or ["- keine"]
-    out += ["", "**Negative Rückmeldungen**"]
-    out += [
-        f"- „{cell(f.get('question', ''))}“ – {cell(f.get('reason') or 'ohne Grund')}"
-        + (f": {cell(f['comment'])}" if f.get("comment") else "")
-        for f in report.negative_feedback
-    ] or ["- keine"]
-    out += ["", "**Zitierte Dokumente**"]
-    out += [f"- {n}× {cell(d)}" for d, n in report.cited] or ["- keine"]
-    out += ["", "**Nie zitierte Dokumente**"]
-    out += [f"- {cell(d)}" for d in report.never_cited] or ["- keine"]
-    return "\n".join(out)
-
-
 def corpus_status_markdown(settings: Settings, today: dt.date | None = None) -> str:
     """Every document with its status and dates, whether the index serves it, and check's findings."""
     today = today or dt.date.today()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from bot.german import STOPWORDS, words
+from bot.markdown import cell
 
 SIMILAR = 60.0  # rapidfuzz token_set_ratio above which two refused questions form one group
 
@@ -107,21 +108,51 @@ def build_report(
     )
 
 
-def format_report(report: GapReport) -> str:
-    """The report as German text."""
-    span = f"{report.since or 'Anfang'} bis {report.until or 'heute'}"
-    out = [
-        f"Wissenslücken-Bericht ({span}): {report.answers} Fragen, davon {report.refused} nicht beantwortet.",
-        "",
+@dataclass(frozen=True)
+class Section:
+    """One part of the report: a title and its lines (plain text, user text unescaped)."""
+
+    title: str
+    items: list[str]
+
+
+def _span(report: GapReport) -> str:
+    return f"{report.since or 'Anfang'} bis {report.until or 'heute'}"
+
+
+def _summary(report: GapReport) -> str:
+    return f"{report.answers} Fragen, davon {report.refused} nicht beantwortet."
+
+
+def sections(report: GapReport) -> list[Section]:
+    """The report's parts, in order; the text and Markdown renderings both come from these."""
+
+    def feedback_line(f: dict) -> str:
+        comment = f": {f['comment']}" if f.get("comment") else ""
+        return f"„{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}{comment}"
+
+    return [
+        Section(
+            "Nicht beantwortete Fragen (gruppiert)",
+            [f"{g.count}× „{g.example}“" for g in report.refused_groups],
+        ),
+        Section("Negative Rückmeldungen", [feedback_line(f) for f in report.negative_feedback]),
+        Section("Meistzitierte Dokumente", [f"{n}× {d}" for d, n in report.cited]),
+        Section("Nie zitierte Dokumente", list(report.never_cited)),
     ]
-    out.append("Nicht beantwortete Fragen (gruppiert):")
-    out += [f"  {g.count}× „{g.example}“" for g in report.refused_groups] or ["  keine"]
-    out += ["", "Negative Rückmeldungen:"]
-    out += [
-        f"  „{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}" for f in report.negative_feedback
-    ] or ["  keine"]
-    out += ["", "Meistzitierte Dokumente:"]
-    out += [f"  {n}× {d}" for d, n in report.cited] or ["  keine"]
-    out += ["", "Nie zitierte Dokumente:"]
-    out += [f"  {d}" for d in report.never_cited] or ["  keine"]
+
+
+def format_report(report: GapReport) -> str:
+    """The report as German text, for the terminal."""
+    out = [f"Wissenslücken-Bericht ({_span(report)}): {_summary(report)}"]
+    for section in sections(report):
+        out += ["", f"{section.title}:", *(f"  {item}" for item in section.items or ["keine"])]
+    return "\n".join(out)
+
+
+def format_report_markdown(report: GapReport) -> str:
+    """The report as Markdown for the chat window; what users typed is shown literally."""
+    out = [f"### Wissenslücken ({_span(report)})", _summary(report)]
+    for section in sections(report):
+        out += ["", f"**{section.title}**", *(f"- {cell(item)}" for item in section.items or ["keine"])]
     return "\n".join(out)

@@ -275,7 +275,8 @@ def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settin
 
 
 def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:
-    from bot.referat import corpus_status_markdown, gap_report, gap_report_markdown
+    from bot.referat import corpus_status_markdown, gap_report
+    from bot.report import format_report_markdown
 
     status = corpus_status_markdown(real_settings)
     assert "| Künstliche Intelligenz beim ASB in NRW" in status or "ki-beim-asb-nrw" in status
@@ -290,6 +291,6 @@ def test_the_referat_views_show_documents_and_escape_what_users_typed(real_setti
             "reason": "veraltet",
         }
     )
-    text = gap_report_markdown(gap_report(settings))
+    text = format_report_markdown(gap_report(settings))
     assert "\\[Link](http" in text and "\\*fett\\*" in text and "veraltet" in text
     assert json.dumps(gap_report(settings).to_json())  # serialisable for --json
