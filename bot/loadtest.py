@@ -3,10 +3,13 @@
 Each session does what Chainlit's web client does: it asks for the sticky-session cookie, opens
 socket.io at `/ws/socket.io` (long-polling first, then the websocket upgrade, unless told
 otherwise), sends `client_message` and waits for the assistant's `new_message` that carries the
-AI disclosure.
+AI disclosure. With --user, the run first signs in through Chainlit's login (password from
+BOT_LOADTEST_PASSWORD) and every session carries that login, as a signed-in browser does.
 
 Examples:
     python -m bot.loadtest --url http://127.0.0.1:8000 --sessions 50 --duration 60
+    python -m bot.loadtest --sessions 50 --duration 60 --think 5      # 5 s reading between questions
+    BOT_LOADTEST_PASSWORD=… python -m bot.loadtest --user pflege1     # a chat with sign-in
     python -m bot.loadtest --url http://127.0.0.1:8000 --transport websocket --json last.json
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -39,6 +43,9 @@ QUESTIONS = (
 )
 SOCKET_PATH = "/ws/socket.io"
 SESSION_COOKIE = "X-Chainlit-Session-id"
+# Chainlit's login cookie (CHAINLIT_AUTH_COOKIE_NAME's default): the JWT of the signed-in user.
+AUTH_COOKIE = "access_token"
+PASSWORD_ENV = "BOT_LOADTEST_PASSWORD"
 # Every reply of the assistant names itself (answers, refusals, errors): see bot/config.py.
 DISCLOSURE_MARK = "KI-Assistent"
 # Only the error disclosure says "Meldung des KI-Assistenten": the chat answered with an error.
@@ -56,6 +63,29 @@ class ChatError(Exception):
 
 class ErrorReply(ChatError):
     """The chat replied with its error message instead of an answer."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A password account of the chat (see `python -m bot user add`)."""
+
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What a run does: how many sessions, how long, which questions, how sessions connect.
+
+    think_s is the pause after each answer (a person reading it); cookie carries a login.
+    """
+
+    sessions: int
+    duration_s: float
+    questions: tuple[str, ...] = QUESTIONS
+    transports: tuple[str, ...] = BROWSER_TRANSPORTS
+    think_s: float = 0.0
+    cookie: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,10 +125,12 @@ class _Tally:
 class ChatSession:
     """One person's chat tab: a socket.io connection opened the way Chainlit's web client opens it."""
 
-    def __init__(self, url: str, transports: Sequence[str] = BROWSER_TRANSPORTS) -> None:
+    def __init__(self, url: str, transports: Sequence[str] = BROWSER_TRANSPORTS, cookie: str = "") -> None:
         self.url = url.rstrip("/")
         self.id = str(uuid.uuid4())
         self.transports = list(transports)
+        self.cookie = "; ".join(filter(None, [f"{SESSION_COOKIE}={self.id}", cookie]))
+        self.thread_id: str | None = None
         self._client = socketio.AsyncClient(reconnection=False)
         self._replies: asyncio.Queue[str] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -107,6 +139,7 @@ class ChatSession:
 
     async def _on_new_message(self, message: dict) -> None:
         if message.get("type") == "assistant_message":
+            self.thread_id = message.get("threadId") or self.thread_id
             await self._replies.put(message.get("output") or "")
 
     async def _on_task_end(self, *_: object) -> None:
@@ -127,7 +160,7 @@ class ChatSession:
         self._idle.clear()
         await self._client.connect(
             self.url,
-            headers={"Cookie": f"{SESSION_COOKIE}={self.id}"},
+            headers={"Cookie": self.cookie},
             auth=auth,
             transports=self.transports,
             socketio_path=SOCKET_PATH,
@@ -176,9 +209,26 @@ class ChatSession:
         await self._client.disconnect()
 
 
-async def _connected(url: str, transports: Sequence[str], http: aiohttp.ClientSession) -> ChatSession:
+async def sign_in(http: aiohttp.ClientSession, url: str, credentials: Credentials) -> str:
+    """Sign in as Chainlit's login page does; the Cookie header part that carries the login."""
+    form = {"username": credentials.user, "password": credentials.password}
+    try:
+        async with http.post(f"{url.rstrip('/')}/login", data=form) as response:
+            if response.status != 200:
+                raise ChatError(f"Anmeldung als {credentials.user!r} abgelehnt (HTTP {response.status})")
+            login = response.cookies.get(AUTH_COOKIE)
+    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+        raise ChatError(f"Anmeldung fehlgeschlagen: {exc!r}") from exc
+    if login is None:
+        raise ChatError(f"Die Anmeldung setzte kein {AUTH_COOKIE}-Cookie.")
+    return f"{AUTH_COOKIE}={login.value}"
+
+
+async def _connected(
+    url: str, transports: Sequence[str], http: aiohttp.ClientSession, cookie: str = ""
+) -> ChatSession:
     """A fresh, connected session; a failed attempt is closed and raised as ChatError."""
-    session = ChatSession(url, transports)
+    session = ChatSession(url, transports, cookie)
     try:
         await session.connect(http)
     except (OSError, TimeoutError, aiohttp.ClientError, socketio.exceptions.SocketIOError) as exc:
@@ -188,13 +238,7 @@ async def _connected(url: str, transports: Sequence[str], http: aiohttp.ClientSe
 
 
 async def _one_session(
-    number: int,
-    url: str,
-    questions: Sequence[str],
-    deadline: float,
-    tally: _Tally,
-    transports: Sequence[str],
-    http: aiohttp.ClientSession,
+    number: int, url: str, plan: LoadPlan, deadline: float, tally: _Tally, http: aiohttp.ClientSession
 ) -> None:
     """Ask question after question until the deadline; reconnect after a broken connection."""
     turn = number  # sessions start at different questions, so the mix is even at any moment
@@ -203,9 +247,11 @@ async def _one_session(
         while time.monotonic() < deadline:
             try:
                 if session is None:
-                    session = await _connected(url, transports, http)
-                _, latency_ms = await session.ask(questions[turn % len(questions)])
+                    session = await _connected(url, plan.transports, http, plan.cookie)
+                _, latency_ms = await session.ask(plan.questions[turn % len(plan.questions)])
                 tally.latencies_ms.append(latency_ms)
+                if plan.think_s:
+                    await asyncio.sleep(min(plan.think_s, max(0.0, deadline - time.monotonic())))
             except ChatError as exc:
                 tally.error(f"Sitzung {number}: {exc}")
                 if session is not None and not session.connected:
@@ -245,48 +291,45 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-async def run_load_async(
-    url: str,
-    sessions: int,
-    duration_s: float,
-    questions: Sequence[str] = QUESTIONS,
-    transports: Sequence[str] = BROWSER_TRANSPORTS,
-) -> LoadResult:
-    """N concurrent sessions ask in turn until duration_s is over; see run_load."""
-    if sessions < 1 or duration_s <= 0 or not questions:
-        raise ValueError("sessions ≥ 1, duration_s > 0 and at least one question are needed")
+async def run_load_async(url: str, plan: LoadPlan) -> LoadResult:
+    """The plan's sessions ask in turn until its duration is over; see run_load."""
+    if plan.sessions < 1 or plan.duration_s <= 0 or not plan.questions or plan.think_s < 0:
+        raise ValueError("sessions ≥ 1, duration_s > 0, think_s ≥ 0 and at least one question are needed")
     tally = _Tally()
     start = time.monotonic()
-    deadline = start + duration_s
+    deadline = start + plan.duration_s
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        await asyncio.gather(
-            *(_one_session(n, url, questions, deadline, tally, transports, http) for n in range(sessions))
-        )
-    return summarise(sessions, time.monotonic() - start, tally)
+        runs = (_one_session(n, url, plan, deadline, tally, http) for n in range(plan.sessions))
+        await asyncio.gather(*runs)
+    return summarise(plan.sessions, time.monotonic() - start, tally)
 
 
-def run_load(
-    url: str,
-    sessions: int,
-    duration_s: float,
-    questions: list[str],
-    transports: Sequence[str] = BROWSER_TRANSPORTS,
-) -> LoadResult:
+def run_load(url: str, plan: LoadPlan) -> LoadResult:
     """Run the load test against a running chat at url and return its figures.
 
     Every session connects as a browser does, then sends a question, waits for the answer
-    (ANSWER_TIMEOUT_S without one counts as an error), records the latency and sends the next,
-    until duration_s is over. A reply without the AI disclosure, or the chat's error message,
-    counts as an error too.
+    (ANSWER_TIMEOUT_S without one counts as an error), records the latency, pauses think_s and
+    sends the next, until the duration is over. A reply without the AI disclosure, or the chat's
+    error message, counts as an error too.
     """
-    return asyncio.run(run_load_async(url, sessions, duration_s, questions, transports))
+    return asyncio.run(run_load_async(url, plan))
 
 
-async def ask_once_async(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S) -> str:
+def login_cookie(url: str, credentials: Credentials) -> str:
+    """Synchronous sign_in: the Cookie header part of a login, for LoadPlan.cookie and ask_once."""
+
+    async def _sign_in() -> str:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+            return await sign_in(http, url, credentials)
+
+    return asyncio.run(_sign_in())
+
+
+async def ask_once_async(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S, cookie: str = "") -> str:
     """One question in a fresh session; the reply text (ChatError if there is none)."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-        session = await _connected(url, BROWSER_TRANSPORTS, http)
+        session = await _connected(url, BROWSER_TRANSPORTS, http, cookie)
         try:
             reply, _ = await session.ask(question, timeout)
         finally:
@@ -294,9 +337,9 @@ async def ask_once_async(url: str, question: str, timeout: float = ANSWER_TIMEOU
     return reply
 
 
-def ask_once(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S) -> str:
+def ask_once(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S, cookie: str = "") -> str:
     """Synchronous ask_once_async, for scripts and tests."""
-    return asyncio.run(ask_once_async(url, question, timeout))
+    return asyncio.run(ask_once_async(url, question, timeout, cookie))
 
 
 def table(result: LoadResult) -> str:
@@ -333,6 +376,8 @@ def _parser() -> argparse.ArgumentParser:
         default="browser",
         help="browser: erst Long-Polling, dann WebSocket (wie der Browser); websocket: nur WebSocket",
     )
+    parser.add_argument("--think", type=float, default=0.0, help="Lesepause nach jeder Antwort in Sekunden")
+    parser.add_argument("--user", help=f"mit diesem Konto anmelden (Passwort aus {PASSWORD_ENV})")
     parser.add_argument("--question", action="append", help="eigene Frage (mehrfach möglich)")
     parser.add_argument("--json", type=Path, help="Ergebnis zusätzlich als JSON in diese Datei")
     return parser
@@ -342,11 +387,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run, print the table, optionally write JSON; exit code 1 on any error."""
     args = _parser().parse_args(argv)
     transports = BROWSER_TRANSPORTS if args.transport == "browser" else ("websocket",)
-    questions = args.question or list(QUESTIONS)
-    result = run_load(args.url, args.sessions, args.duration, questions, transports)
+    questions = tuple(args.question or QUESTIONS)
+    cookie = ""
+    if args.user:
+        password = os.environ.get(PASSWORD_ENV)
+        if not password:
+            print(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.", file=sys.stderr)
+            return 2
+        try:
+            cookie = login_cookie(args.url, Credentials(args.user, password))
+        except ChatError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    try:
+        plan = LoadPlan(args.sessions, args.duration, questions, transports, args.think, cookie)
+        result = run_load(args.url, plan)
+    except ValueError as exc:
+        print(f"Ungültige Angaben: {exc}", file=sys.stderr)
+        return 2
     print(table(result))
     if args.json:
-        record = {"url": args.url, "transport": args.transport, "questions": questions, **asdict(result)}
+        record = {
+            "url": args.url,
+            "transport": args.transport,
+            "think_s": args.think,
+            "signed_in": bool(cookie),
+            "questions": list(questions),
+            **asdict(result),
+        }
         args.json.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return 1 if result.errors else 0
 

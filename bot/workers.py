@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import BotError
+from bot.loadtest import PASSWORD_ENV, ChatError, Credentials, ErrorReply, ask_once, login_cookie
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "deploy" / "nginx.conf.template"
@@ -143,14 +144,17 @@ def wait_listening(process: Process, deadline: float) -> None:
             time.sleep(0.3)
 
 
-def wait_answering(process: Process, deadline: float) -> None:
-    """Return once the worker answers a question (its model and index are loaded)."""
-    from bot.loadtest import ChatError, ErrorReply, ask_once
+def wait_answering(process: Process, deadline: float, credentials: Credentials | None = None) -> None:
+    """Return once the worker answers a question (its model and index are loaded).
 
+    With sign-in switched on, the probe signs in with credentials first.
+    """
     while True:
         wait_listening(process, deadline)
         try:
-            ask_once(process.url, READY_QUESTION, timeout=max(1.0, deadline - time.monotonic()))
+            cookie = login_cookie(process.url, credentials) if credentials else ""
+            timeout = max(1.0, deadline - time.monotonic())
+            ask_once(process.url, READY_QUESTION, timeout=timeout, cookie=cookie)
             return
         except ErrorReply as exc:  # say, no index yet: waiting does not help
             raise LaunchError(f"{process.name}: {exc}") from exc
@@ -181,11 +185,13 @@ def serve(
     env: Mapping[str, str] | None = None,
     per_worker_env: Sequence[Mapping[str, str]] = (),
     startup_s: float = STARTUP_S,
+    credentials: Credentials | None = None,
 ) -> Iterator[Cluster]:
     """Start the workers (and nginx), wait until each answers, yield them; stop all on exit.
 
     With proxy, nginx listens on port and the workers on port+1 … port+workers; without,
     the workers listen on port … port+workers-1. per_worker_env[i] adds to worker i's env.
+    With sign-in switched on, the readiness probe signs in with credentials.
     """
     if workers < 1 or (not proxy and workers > 1):
         raise LaunchError("Mindestens ein Worker; mehrere Worker nur hinter dem Proxy.")
@@ -208,7 +214,7 @@ def serve(
             stack.callback(stop, front)
             wait_listening(front, deadline)
         for worker in started:
-            wait_answering(worker, deadline)
+            wait_answering(worker, deadline, credentials)
         yield Cluster(front.url if front else started[0].url, tuple(started), front, folder)
 
 
@@ -223,6 +229,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="Port des Proxys (Worker: die folgenden)")
     parser.add_argument("--no-proxy", action="store_true", help="ohne nginx (nur mit --workers 1)")
     parser.add_argument("--folder", type=Path, help="Ordner für Logs und nginx (Standard: temporär)")
+    parser.add_argument(
+        "--user",
+        help=f"Konto für die Bereitschaftsprobe, wenn die Anmeldung an ist (Passwort aus {PASSWORD_ENV})",
+    )
     return parser
 
 
@@ -235,8 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bot-workers-"))
+    credentials = None
+    if args.user:
+        if not os.environ.get(PASSWORD_ENV):
+            print(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.", file=sys.stderr)
+            return 2
+        credentials = Credentials(args.user, os.environ[PASSWORD_ENV])
     try:
-        with serve(args.workers, args.port, folder=folder, proxy=not args.no_proxy) as cluster:
+        with serve(
+            args.workers, args.port, folder=folder, proxy=not args.no_proxy, credentials=credentials
+        ) as cluster:
             print(f"Chat auf {cluster.url} ({len(cluster.workers)} Worker; Logs in {folder})", flush=True)
             while all(p.popen.poll() is None for p in (*cluster.workers, *filter(None, [cluster.proxy]))):
                 time.sleep(1.0)

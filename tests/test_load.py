@@ -7,8 +7,11 @@ AI disclosure, and with two workers, both serving while every session stays on i
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import socket
+import time
 import urllib.request
 import uuid
 from collections import defaultdict
@@ -16,7 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.loadtest import QUESTIONS, SESSION_COOKIE, ask_once, run_load
+from bot.accounts import add_account
+from bot.loadtest import (
+    QUESTIONS,
+    SESSION_COOKIE,
+    ChatError,
+    Credentials,
+    LoadPlan,
+    ask_once,
+    login_cookie,
+    run_load,
+)
 from bot.workers import find_nginx, serve
 from tests.conftest import bot_env, free_port
 
@@ -62,7 +75,7 @@ def _socket_sessions_per_worker(access_log: Path) -> dict[str, set[str]]:
 def test_ten_sessions_at_once_get_every_answer_with_the_disclosure(real_settings, tmp_path) -> None:
     env = bot_env(real_settings, data_dir=tmp_path / "data")
     with serve(1, free_port(), folder=tmp_path / "run", proxy=False, env=env) as chat:
-        result = run_load(chat.url, sessions=10, duration_s=10, questions=list(QUESTIONS))
+        result = run_load(chat.url, LoadPlan(sessions=10, duration_s=10))
 
     # A reply without "KI-Assistent", the chat's error message or none within 30 s is an error.
     assert result.errors == 0, result.error_samples
@@ -95,7 +108,7 @@ def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_s
         assert "Wir kennzeichnen Inhalte, die mithilfe von KI erstellt wurden" in reply and "[1]" in reply
         assert "KI-Assistent (ASB Richtlinien-Assistent)" in reply
 
-        result = run_load(cluster.url, sessions=12, duration_s=6, questions=list(QUESTIONS))
+        result = run_load(cluster.url, LoadPlan(sessions=12, duration_s=6))
         access_log = cluster.access_log
 
     assert result.errors == 0, result.error_samples
@@ -108,3 +121,91 @@ def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_s
     answered = [len((d / "audit.jsonl").read_text().splitlines()) for d in data]
     assert all(n > 1 for n in answered), answered
     assert sum(answered) >= result.answers
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database on the test cluster (its other tests clear theirs); its SQLAlchemy URL."""
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _stored_answers(url: str) -> int:
+    """How many answers of the assistant the chat database holds."""
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return await conn.fetchval("SELECT count(*) FROM steps WHERE type = 'assistant_message'")
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def _get_json(url: str, cookie: str, payload: dict | None = None) -> dict:
+    """GET (or, with payload, POST) a Chainlit API route with the login cookie."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(
+        url, data=data, headers={"Cookie": cookie, "Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_two_signed_in_workers_share_one_postgresql_history(
+    real_settings, postgres_url: str, tmp_path: Path
+) -> None:
+    if find_nginx() is None:
+        pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
+    database = _fresh_database(postgres_url, "cluster")
+    account = Credentials("pflege.nord", "schichtdienst-2026!")
+    users = tmp_path / "konten.toml"
+    add_account(users, account.user, account.password, "mitarbeitende")
+    env = bot_env(real_settings, data_dir=tmp_path / "data") | {
+        "BOT_USERS_FILE": str(users),
+        "CHAINLIT_AUTH_SECRET": "s" * 48,
+        "BOT_DATABASE_URL": database,
+    }
+    with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
+        # Without signing in, no chat: the socket is refused by whichever worker it reaches.
+        with pytest.raises(ChatError):
+            ask_once(cluster.url, "Muss ich KI-Texte kennzeichnen?", timeout=10)
+        with pytest.raises(ChatError, match="abgelehnt"):
+            login_cookie(cluster.url, Credentials(account.user, "falsches-passwort-123"))
+
+        cookie = login_cookie(cluster.url, account)  # signed by one worker, accepted by both
+        result = run_load(cluster.url, LoadPlan(sessions=8, duration_s=6, cookie=cookie))
+        per_worker = _socket_sessions_per_worker(cluster.access_log)
+
+        # Both workers list the same conversations of this person, from the one database ...
+        pages = [
+            _get_json(f"{w.url}/project/threads", cookie, {"pagination": {"first": 100}, "filter": {}})
+            for w in cluster.workers
+        ]
+        listed = [sorted(t["id"] for t in page["data"]) for page in pages]
+        # ... and a conversation held on one worker opens, answer included, on the other.
+        opened = [_get_json(f"{w.url}/project/thread/{listed[0][0]}", cookie) for w in cluster.workers]
+        deadline = time.monotonic() + 15  # the last writes may still be on their way
+        while (stored := _stored_answers(database)) < result.answers + 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    assert result.errors == 0, result.error_samples
+    assert set(per_worker) == {w.url.removeprefix("http://") for w in cluster.workers}, per_worker
+    assert listed[0] == listed[1] and len(listed[0]) >= 8
+    assert opened[0]["id"] == opened[1]["id"] == listed[0][0]
+    for thread in opened:
+        answers = [s["output"] for s in thread["steps"] if s["type"] == "assistant_message"]
+        assert answers and all("KI-Assistent (ASB Richtlinien-Assistent)" in a for a in answers)
+    # Every answer a session received was stored (plus one readiness probe per worker): none lost.
+    assert stored >= result.answers + 2, (stored, result.answers)
