@@ -10,8 +10,9 @@ from functools import lru_cache
 
 import simplemma
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 ANALYZER_VERSION = 6
 TOKEN = re.compile(r"[^\W_]+")
@@ -176,6 +177,21 @@ EXTRA_STOPWORDS = {
     "jemanden",
     "was",
     "wie",
+    # Pronominal adverbs: they point at a topic, they are none ("worauf wird geprüft?").
+    "worauf",
+    "woran",
+    "wofür",
+    "womit",
+    "wovon",
+    "wozu",
+    "worüber",
+    "wodurch",
+    "wobei",
+    "darauf",
+    "daran",
+    "davon",
+    "hierzu",
+    "hierfür",
 }
 _BASE_STOPWORDS = set(STOPWORDS_GERMAN) | set(STOPWORDS_EN) | EXTRA_STOPWORDS
 # Staff without umlauts on the keyboard write "fuer", "koennen", "muessen".
@@ -183,7 +199,13 @@ STOPWORDS = frozenset(
     _BASE_STOPWORDS
     | {w.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss") for w in _BASE_STOPWORDS}
 )
+# English function words ("who", "do", "about"): in a question they say nothing about the topic,
+# so one the corpus does not contain is dropped instead of counting as unknown. Those the
+# Referat's English keywords contain stay searchable.
+ENGLISH_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
 MIN_FUZZY_LENGTH = 5
+# A misspelt function word ("sint", "fragn") is one edit from a stop word and in no dictionary.
+MIN_TYPO_LENGTH = 4
 FUZZY_CUTOFF = 85.0
 MIN_COMPOUND_LENGTH = 8
 MIN_HEAD = 4
@@ -243,11 +265,15 @@ UMLAUTS = str.maketrans("äöü", "aou")
 
 @lru_cache(maxsize=200_000)
 def _lemma(word: str) -> str:
-    """simplemma's lemma, kept only when it still starts like the word (its guesses can stray)."""
+    """simplemma's lemma, kept only when it still starts like the word (its guesses can stray),
+    or like the word without the participle's ge- ("geprüft" -> "prüfen")."""
     if word in MODALS:
         return MODALS[word]
     lemma = simplemma.lemmatize(word, lang="de").casefold()
-    return lemma if lemma.translate(UMLAUTS)[:2] == word.translate(UMLAUTS)[:2] else word
+    start, plain = lemma.translate(UMLAUTS)[:2], word.translate(UMLAUTS)
+    if start == plain[:2] or (plain.startswith("ge") and start == plain[2:4]):
+        return lemma
+    return word
 
 
 @dataclass(frozen=True)
@@ -274,6 +300,7 @@ class Analyzer:
         self.vocabulary = sorted(surfaces)
         self._surfaces = frozenset(surfaces)
         self._known = {self.stem(w) for w in surfaces}
+        self._stopwords = sorted(w for w in STOPWORDS if len(w) >= MIN_TYPO_LENGTH - 1)
         self._synonyms: dict[tuple[str, ...], str] = {}
         for group_no, group in enumerate(synonyms):
             for term in group:
@@ -293,12 +320,19 @@ class Analyzer:
             self._stem_cache[word] = cached
         return cached
 
-    def _correct(self, word: str) -> str:
-        """The closest corpus word for an unknown, probably misspelt query word."""
-        if len(word) < MIN_FUZZY_LENGTH or not word.isalpha():
+    def _correct(self, word: str) -> str | None:
+        """The closest corpus word for an unknown, probably misspelt query word; None for a
+        misspelt stop word (it says nothing about the topic, so it must not count as unknown)."""
+        if len(word) < MIN_TYPO_LENGTH or not word.isalpha():
             return word
-        match = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        return match[0] if match else word
+        if len(word) >= MIN_FUZZY_LENGTH:
+            match = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            if match:
+                return match[0]
+        if simplemma.is_known(word, lang=("de", "en")):
+            return word
+        near = process.extractOne(word, self._stopwords, scorer=Levenshtein.distance, score_cutoff=1)
+        return None if near else word
 
     def _compound_parts(self, word: str, depth: int = 0) -> list[str]:
         """Stems of the corpus words a compound is made of ("klientendaten" -> klient, dat)."""
@@ -326,7 +360,9 @@ class Analyzer:
                 continue
             stem = self.stem(word)
             if query and stem not in self._known:
-                corrected = self._correct(word)
+                corrected = None if word in ENGLISH_FUNCTION_WORDS else self._correct(word)
+                if corrected is None:
+                    continue
                 if corrected != word:
                     word, stem = corrected, self.stem(corrected)
             parts = tuple(dict.fromkeys(p for p in self._compound_parts(word) if len(p) >= 3 and p != stem))

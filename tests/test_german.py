@@ -53,3 +53,22 @@ def test_stopwords_and_invisible_characters_are_dropped(analyzer: Analyzer) -> N
 def test_mentions_finds_a_term_through_its_synonyms(analyzer: Analyzer) -> None:
     assert analyzer.mentions(analyzer.analyse("Darf ich das in ChatGPT kopieren?", query=True), "KI")
     assert not analyzer.mentions(analyzer.analyse("Wie beantrage ich Urlaub?", query=True), "KI")
+
+
+def test_participles_meet_their_verb(analyzer: Analyzer) -> None:
+    assert analyzer.terms("geprüft") == analyzer.terms("prüfen")
+    assert analyzer.terms("gekennzeichnet") == analyzer.terms("kennzeichnen")
+
+
+def test_misspelt_function_words_do_not_count_as_unknown(analyzer: Analyzer) -> None:
+    # "sint" (sind) and "fragn" (fragen) are one edit from a stop word and in no dictionary.
+    assert analyzer.terms("was sint die Grundsätze", query=True) == analyzer.terms("Grundsätze")
+    assert analyzer.terms("fragn zum Datenschutz", query=True) == analyzer.terms("Datenschutz")
+    # A real word one edit from a stop word stays: it may be what makes a question off-topic.
+    assert analyzer.terms("Gehalt", query=True) == analyzer.terms("Gehalt")
+    assert analyzer.terms("Gehalt", query=True)
+
+
+def test_english_function_words_are_dropped_from_questions(analyzer: Analyzer) -> None:
+    assert analyzer.terms("what should we do about Transparenz", query=True) == analyzer.terms("Transparenz")
+    assert analyzer.terms("payroll", query=True)
