@@ -302,13 +302,17 @@ class Analyzer:
         self._known = {self.stem(w) for w in surfaces}
         self._stopwords = sorted(w for w in STOPWORDS if len(w) >= MIN_TYPO_LENGTH - 1)
         self._synonyms: dict[tuple[str, ...], str] = {}
+        # Phrases of stop words only ("von sich aus") are matched on the words as written,
+        # since the stop words are gone before the other synonyms are looked up.
+        self._stop_phrases: dict[tuple[str, ...], str] = {}
         for group_no, group in enumerate(synonyms):
             for term in group:
-                key = tuple(self.stem(w) for w in words(term) if w not in STOPWORDS) or tuple(
-                    self.stem(w) for w in words(term)
-                )
+                term_words = words(term)
+                key = tuple(self.stem(w) for w in term_words if w not in STOPWORDS)
                 if key:
                     self._synonyms.setdefault(key, f"syn{group_no}")
+                elif term_words:
+                    self._stop_phrases.setdefault(tuple(term_words), f"syn{group_no}")
         self._max_ngram = max((len(k) for k in self._synonyms), default=1)
 
     def stem(self, word: str) -> str:
@@ -352,10 +356,20 @@ class Analyzer:
                 return [self.stem(prefix), self.stem(rest), *self._compound_parts(prefix, depth + 1)]
         return []
 
+    def _stop_phrase_marks(self, text_words: list[str]) -> list[WordTerms]:
+        """One marker word per stop-word phrase of a synonym group found in the text."""
+        found = []
+        for phrase, mark in self._stop_phrases.items():
+            n = len(phrase)
+            if any(tuple(text_words[i : i + n]) == phrase for i in range(len(text_words) - n + 1)):
+                found.append(WordTerms(mark, (), (mark,)))
+        return found
+
     def analyse(self, text: str, *, query: bool = False) -> list[WordTerms]:
         """Per word: its stem, the stems of its compound parts and its synonym-group markers."""
         analysed: list[WordTerms] = []
-        for word in words(text):
+        text_words = words(text)
+        for word in text_words:
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = self.stem(word)
@@ -367,7 +381,7 @@ class Analyzer:
                     word, stem = corrected, self.stem(corrected)
             parts = tuple(dict.fromkeys(p for p in self._compound_parts(word) if len(p) >= 3 and p != stem))
             analysed.append(WordTerms(stem, parts, ()))
-        return self._mark_synonyms(analysed)
+        return self._mark_synonyms(analysed) + self._stop_phrase_marks(text_words)
 
     def terms(self, text: str, *, query: bool = False) -> list[str]:
         """Lexical terms of a text: stems, compound parts and synonym-group markers."""

@@ -72,3 +72,10 @@ def test_misspelt_function_words_do_not_count_as_unknown(analyzer: Analyzer) -> 
 def test_english_function_words_are_dropped_from_questions(analyzer: Analyzer) -> None:
     assert analyzer.terms("what should we do about Transparenz", query=True) == analyzer.terms("Transparenz")
     assert analyzer.terms("payroll", query=True)
+
+
+def test_a_synonym_made_of_stop_words_still_matches() -> None:
+    analyzer = Analyzer(words("unaufgefordert Auskunft geben"), [["unaufgefordert", "von sich aus"]])
+    marker = {t for t in analyzer.terms("unaufgefordert") if t.startswith("syn")}
+    assert marker and marker <= set(analyzer.terms("Muss ich das von sich aus sagen?", query=True))
+    assert not marker & set(analyzer.terms("Das kommt von aus sich", query=True))
