@@ -142,6 +142,10 @@ EXTRA_STOPWORDS = {
     # Colloquial chat German: particles, short forms and intensifiers.
     "nich",
     "nix",
+    # Rhenish and Ruhr forms of das, was, es ("stimmt dat?"): "dat" would otherwise meet "Daten".
+    "dat",
+    "wat",
+    "et",
     "net",
     "null",
     "ehrlich",
@@ -295,6 +299,7 @@ class Analyzer:
 
     def __init__(self, vocabulary: Iterable[str], synonyms: list[list[str]]) -> None:
         self._stemmer = Stemmer.Stemmer("german")
+        self._english = Stemmer.Stemmer("english")
         self._stem_cache: dict[str, str] = {}
         surfaces = {w for w in vocabulary if len(w) >= 3 and w not in STOPWORDS and not w.isdigit()}
         self.vocabulary = sorted(surfaces)
@@ -373,6 +378,8 @@ class Analyzer:
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = self.stem(word)
+            if query and stem not in self._known and self._english.stemWord(word) in self._known:
+                stem = self._english.stemWord(word)  # "checking" meets the keyword "check"
             if query and stem not in self._known:
                 corrected = None if word in ENGLISH_FUNCTION_WORDS else self._correct(word)
                 if corrected is None:

@@ -79,3 +79,12 @@ def test_a_synonym_made_of_stop_words_still_matches() -> None:
     marker = {t for t in analyzer.terms("unaufgefordert") if t.startswith("syn")}
     assert marker and marker <= set(analyzer.terms("Muss ich das von sich aus sagen?", query=True))
     assert not marker & set(analyzer.terms("Das kommt von aus sich", query=True))
+
+
+def test_dialect_das_does_not_meet_daten(analyzer: Analyzer) -> None:
+    assert not set(analyzer.terms("stimmt dat?", query=True)) & set(analyzer.terms("Daten"))
+
+
+def test_english_inflections_meet_english_keywords() -> None:
+    analyzer = Analyzer(words("prüfen check"), [["prüfen", "check"]])
+    assert set(analyzer.terms("check")) <= set(analyzer.terms("checking", query=True))
