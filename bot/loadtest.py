@@ -360,12 +360,19 @@ def table(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.loadtest",
-        description="Lasttest des laufenden Chats über Chainlits socket.io-Verbindung.",
-        epilog=__doc__.split("Examples:")[1] if __doc__ else None,
+def script_parser(module: str, description: str, doc: str | None) -> argparse.ArgumentParser:
+    """A command-line parser for `python -m <module>`, its examples taken from the module doc."""
+    return argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=description,
+        epilog=doc.split("Examples:")[1] if doc and "Examples:" in doc else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = script_parser(
+        "bot.loadtest", "Lasttest des laufenden Chats über Chainlits socket.io-Verbindung.", __doc__
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Adresse des Chats")
     parser.add_argument("--sessions", type=int, default=50, help="gleichzeitige Sitzungen")

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import BotError
-from bot.loadtest import PASSWORD_ENV, ChatError, Credentials, ErrorReply, ask_once, login_cookie
+from bot.loadtest import (
+    PASSWORD_ENV,
+    ChatError,
+    Credentials,
+    ErrorReply,
+    ask_once,
+    login_cookie,
+    script_parser,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "deploy" / "nginx.conf.template"
@@ -219,11 +227,10 @@ def serve(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.workers",
-        description="Mehrere Chainlit-Worker hinter nginx auf 127.0.0.1 starten (Strg+C beendet alle).",
-        epilog=__doc__.split("Examples:")[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = script_parser(
+        "bot.workers",
+        "Mehrere Chainlit-Worker hinter nginx auf 127.0.0.1 starten (Strg+C beendet alle).",
+        __doc__,
     )
     parser.add_argument("--workers", type=int, default=2, help="Anzahl der Chainlit-Prozesse")
     parser.add_argument("--port", type=int, default=8000, help="Port des Proxys (Worker: die folgenden)")
