@@ -96,13 +96,13 @@ def run_benchmark(name: str, corpus_dir: Path, work_dir: Path, repeats: int = 20
     """Build, re-index and query one corpus in a scratch folder; corpus_dir is copied, not changed."""
     from bot.assistant import Assistant
     from bot.corpus import document_paths
-    from bot.embeddings import LocalEmbeddings
+    from bot.embeddings import load_embeddings
     from bot.index import build_index, open_index
 
     corpus = work_dir / "corpus"
     shutil.copytree(corpus_dir, corpus)
     settings = Settings(corpus_dir=corpus, index_dir=work_dir / "index")
-    embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+    embeddings = load_embeddings(settings)
     t = time.perf_counter()
     full = build_index(settings, embeddings=embeddings)
     full_s = time.perf_counter() - t
@@ -176,3 +176,73 @@ def benchmark(real_corpus: Path, sizes: list[int], repeats: int = 20) -> list[Be
             generated = generate_corpus(root / f"gen-{size}", size)
             results.append(run_benchmark(f"generated-{size}", generated, root / f"run-{size}", repeats))
     return results
+
+
+# Bars of the latency chart: (field, legend, colour).
+CHART_BARS = [
+    ("query_embedding_ms", "eine Frage einbetten (p50)", "#9bb7d4"),
+    ("retrieval_p50_ms", "Suche p50", "#4f81bd"),
+    ("answer_p50_ms", "ganze Antwort p50", "#c0504d"),
+    ("answer_p95_ms", "ganze Antwort p95", "#7f2b29"),
+]
+CHART_GOALS = [(40.0, "Ziel warme Antwort ≤ 40 ms"), (100.0, "Ziel 10.000 Dokumente p95 ≤ 100 ms")]
+
+
+def latency_svg(rows: list[dict], title: str) -> str:
+    """A grouped bar chart (SVG, no plotting library) of the latencies per corpus, with the goals."""
+    width, height, left, bottom, top = 760, 380, 60, 70, 40
+    plot_h = height - bottom - top
+    top_value = max([g for g, _ in CHART_GOALS] + [float(r[f]) for r in rows for f, _, _ in CHART_BARS]) * 1.1
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - value / top_value)
+
+    group_w = (width - left - 20) / max(1, len(rows))
+    bar_w = group_w * 0.8 / len(CHART_BARS)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{_xml(title)}</text>',
+    ]
+    for tick in range(0, int(top_value) + 1, 20):
+        out.append(
+            f'<line x1="{left}" x2="{width - 20}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>'
+        )
+        out.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
+    out.append(
+        f'<text x="14" y="{top + plot_h / 2}" transform="rotate(-90 14 {top + plot_h / 2})" '
+        'text-anchor="middle">Millisekunden</text>'
+    )
+    for i, row in enumerate(rows):
+        x0 = left + i * group_w + group_w * 0.1
+        for j, (field, _, colour) in enumerate(CHART_BARS):
+            value = float(row[field])
+            x = x0 + j * bar_w
+            out.append(
+                f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w - 2:.1f}" '
+                f'height="{y(0) - y(value):.1f}" fill="{colour}"/>'
+            )
+            out.append(
+                f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y(value) - 3:.1f}" text-anchor="middle" '
+                f'font-size="10">{value:g}</text>'
+            )
+        label = f"{row['corpus']} ({int(row['passages']):,} Abschnitte)".replace(",", ".")
+        centre = x0 + group_w * 0.4
+        out.append(f'<text x="{centre:.1f}" y="{y(0) + 16:.1f}" text-anchor="middle">{_xml(label)}</text>')
+    for value, label in CHART_GOALS:
+        out.append(
+            f'<line x1="{left}" x2="{width - 20}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            'stroke="#444" stroke-dasharray="5,4"/>'
+        )
+        out.append(f'<text x="{left + 4}" y="{y(value) - 4:.1f}">{_xml(label)}</text>')
+    for j, (_, legend, colour) in enumerate(CHART_BARS):
+        x = left + j * 170
+        out.append(f'<rect x="{x}" y="{height - 24}" width="12" height="12" fill="{colour}"/>')
+        out.append(f'<text x="{x + 16}" y="{height - 14}">{_xml(legend)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -350,6 +350,7 @@ def bench(
     ] = "1000",
     repeats: Annotated[int, typer.Option(help="Wiederholungen je Testfrage.")] = 20,
     output: Annotated[Path, typer.Option(help="JSON-Datei für die Ergebnisse.")] = Path("bench-results.json"),
+    plot: Annotated[Path | None, typer.Option(help="SVG-Diagramm der Antwortzeiten.")] = None,
 ) -> None:
     """Misst Antwortzeiten, Start, Indexdurchsatz, Neu-Indexierung und Speicher; schreibt Tabelle und JSON.
 
@@ -357,9 +358,9 @@ def bench(
 
       python -m bot bench --sizes 0
 
-      python -m bot bench --sizes 1000,10000 --output docs/bench.json
+      python -m bot bench --sizes 1000,10000 --output docs/bench.json --plot docs/bench.svg
     """
-    from bot.bench import benchmark, machine
+    from bot.bench import benchmark, latency_svg, machine
 
     settings = Settings()
     size_list = [int(s) for s in sizes.split(",") if s.strip() and int(s) > 0]
@@ -374,6 +375,11 @@ def bench(
         encoding="utf-8",
     )
     typer.echo(f"Ergebnisse in {output}", err=True)
+    if plot is not None:
+        info = machine()
+        title = f"Antwortzeiten, {info['cpu_count']} Kerne, {info['date'][:10]}"
+        plot.write_text(latency_svg(rows, title), encoding="utf-8")
+        typer.echo(f"Diagramm in {plot}", err=True)
 
 
 user_app = typer.Typer(

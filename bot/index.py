@@ -60,11 +60,17 @@ def model_fingerprint(model_path: Path) -> str:
     return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
 
 
+def _check_embeddings(settings: Settings, embeddings) -> None:
+    """A model handed in (to share one across indexes) must be the one the settings describe."""
+    if embeddings is not None and getattr(embeddings, "quantized", settings.quantize) != settings.quantize:
+        raise IndexMismatchError("Das übergebene Embedding-Modell passt nicht zur Einstellung BOT_QUANTIZE.")
+
+
 def build_parameters(settings: Settings) -> dict[str, object]:
     """Everything an index depends on besides the corpus; a mismatch at load is refused."""
     return {
         "format": FORMAT,
-        "model": model_fingerprint(settings.resolved_model_path()),
+        "model": model_fingerprint(settings.resolved_model_path()) + (":int8" if settings.quantize else ""),
         "max_passage_chars": settings.max_passage_chars,
         "chunking_version": CHUNKING_VERSION,
         "analyzer_version": ANALYZER_VERSION,
@@ -236,6 +242,7 @@ def build_index(
     An unchanged corpus is skipped without loading the model.
     """
     started = time.perf_counter()
+    _check_embeddings(settings, embeddings)
     today = today or dt.date.today()
     index_dir = settings.index_dir
     with _locked(index_dir):
@@ -286,9 +293,9 @@ def build_index(
             to_embed = set(new_ids) | set(changed_ids)
             client = _chroma_client(settings, build_dir)
             if (to_embed or not reusable) and embeddings is None:
-                from bot.embeddings import LocalEmbeddings
+                from bot.embeddings import load_embeddings
 
-                embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+                embeddings = load_embeddings(settings)
             name = _collection_name(settings, build_id)
             store = _vector_store(client, embeddings, name)
             collection = client.get_collection(name)
@@ -382,6 +389,7 @@ def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
     """Open the current index; refuses one built with another model or passage settings."""
     from bot.lexical import LexicalIndex
 
+    _check_embeddings(settings, embeddings)
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise IndexMissingError(NO_INDEX)
@@ -399,9 +407,9 @@ def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
             "Der Index ist unvollständig oder beschädigt. Bitte `python -m bot index --rebuild` ausführen."
         ) from exc
     if embeddings is None:
-        from bot.embeddings import LocalEmbeddings
+        from bot.embeddings import load_embeddings
 
-        embeddings = LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size)
+        embeddings = load_embeddings(settings)
     client = _chroma_client(settings, build_dir)
     name = _collection_name(settings, manifest["build"])
     try:

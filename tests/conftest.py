@@ -20,9 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def embeddings():
     """The real packaged model (all-MiniLM-L6-v2), loaded once for the whole session."""
-    from bot.embeddings import LocalEmbeddings
+    from bot.embeddings import load_embeddings
 
-    return LocalEmbeddings(Settings().resolved_model_path())
+    return load_embeddings(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import Settings
@@ -59,6 +60,26 @@ def test_other_passage_settings_are_refused(small: Settings, embeddings) -> None
     other = Settings(corpus_dir=small.corpus_dir, index_dir=small.index_dir, max_passage_chars=500)
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         open_index(other, embeddings)
+
+
+def test_an_index_built_with_another_quantisation_is_refused(small: Settings, embeddings) -> None:
+    build_index(small, embeddings=embeddings)
+    other = Settings(corpus_dir=small.corpus_dir, index_dir=small.index_dir, quantize=not small.quantize)
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        open_index(other)
+    with pytest.raises(IndexMismatchError, match="BOT_QUANTIZE"):
+        open_index(other, embeddings)  # the shared model is the other kind
+
+
+def test_quantised_embeddings_stay_close_to_the_full_model(embeddings) -> None:
+    from bot.embeddings import load_embeddings
+
+    full = load_embeddings(Settings(quantize=False))
+    assert embeddings.quantized and not full.quantized
+    for text in ["Darf ich Klientendaten in ChatGPT kopieren?", "Who has the final say, the AI or a person?"]:
+        a, b = np.array(embeddings.embed_query(text)), np.array(full.embed_query(text))
+        assert abs(np.linalg.norm(a) - 1) < 1e-4
+        assert 0.9 < float(a @ b) < 0.9999  # close, yet really the int8 model
 
 
 def test_missing_and_corrupt_index_give_clear_messages(tmp_path: Path, embeddings) -> None:

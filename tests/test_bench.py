@@ -1,0 +1,51 @@
+"""Benchmark figures and their chart: measured on a real (small, synthetic) corpus, drawn as SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from bot.bench import CHART_BARS, CHART_GOALS, generate_corpus, latency_svg, run_benchmark
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_a_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
+    corpus = generate_corpus(tmp_path / "gen", 12)
+    result = run_benchmark("generated-12", corpus, tmp_path / "run", repeats=1)
+    assert result.documents == 12 and result.passages >= 24
+    assert 0 < result.no_change_s < result.full_build_s
+    assert result.query_embedding_ms > 0 and 0 < result.answer_p50_ms <= result.answer_p95_ms
+    assert result.retrieval_p50_ms > 0 and result.passages_per_s > 0 and result.peak_rss_mb > 100
+    assert not any(
+        "Zusatzsatz" in f.read_text(encoding="utf-8") for f in corpus.glob("*.md")
+    )  # a copy changed
+
+
+def test_the_chart_draws_one_bar_per_figure_and_the_goals() -> None:
+    rows = [
+        {
+            "corpus": "real",
+            "passages": 24,
+            "query_embedding_ms": 3.3,
+            "retrieval_p50_ms": 5.0,
+            "answer_p50_ms": 7.0,
+            "answer_p95_ms": 8.0,
+        },
+        {
+            "corpus": "generated-<10000>",
+            "passages": 30000,
+            "query_embedding_ms": 3.4,
+            "retrieval_p50_ms": 30.0,
+            "answer_p50_ms": 35.0,
+            "answer_p95_ms": 140.0,
+        },
+    ]
+    root = ET.fromstring(latency_svg(rows, "Antwortzeiten & Ziele"))
+    texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+    bars = [r for r in root.iter(f"{SVG}rect") if r.get("fill") in {c for _, _, c in CHART_BARS}]
+    assert len(bars) == len(rows) * len(CHART_BARS) + len(CHART_BARS)  # bars and legend swatches
+    assert "Antwortzeiten & Ziele" in texts and any("generated-<10000>" in t for t in texts)
+    assert {label for _, label in CHART_GOALS} <= set(texts)
+    heights = [float(b.get("height")) for b in bars[: len(CHART_BARS) * 2]]
+    assert heights[-1] == max(heights)  # 140 ms is the tallest bar
