@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -77,7 +78,9 @@ class Credentials:
 class LoadPlan:
     """What a run does: how many sessions, how long, which questions, how sessions connect.
 
-    think_s is the pause after each answer (a person reading it); cookie carries a login.
+    think_s is the mean pause after each answer (a person reading it), drawn uniformly from
+    0.5-1.5 x think_s, and the first question waits up to think_s, so sessions do not ask in
+    lock-step as real people do not; cookie carries a login.
     """
 
     sessions: int
@@ -242,8 +245,11 @@ async def _one_session(
 ) -> None:
     """Ask question after question until the deadline; reconnect after a broken connection."""
     turn = number  # sessions start at different questions, so the mix is even at any moment
+    pauses = random.Random(number)  # reproducible per session
     session: ChatSession | None = None
     try:
+        if plan.think_s:
+            await asyncio.sleep(pauses.uniform(0.0, plan.think_s))
         while time.monotonic() < deadline:
             try:
                 if session is None:
@@ -251,7 +257,8 @@ async def _one_session(
                 _, latency_ms = await session.ask(plan.questions[turn % len(plan.questions)])
                 tally.latencies_ms.append(latency_ms)
                 if plan.think_s:
-                    await asyncio.sleep(min(plan.think_s, max(0.0, deadline - time.monotonic())))
+                    pause = pauses.uniform(0.5 * plan.think_s, 1.5 * plan.think_s)
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             except ChatError as exc:
                 tally.error(f"Sitzung {number}: {exc}")
                 if session is not None and not session.connected:
