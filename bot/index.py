@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -365,6 +365,10 @@ class LoadedIndex:
     store: object
     lexical: object
     embeddings: object
+    position: dict[str, int] = field(init=False, repr=False)  # passage id -> place in passages
+
+    def __post_init__(self) -> None:
+        self.position = {p.id: i for i, p in enumerate(self.passages)}
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         """The passages of one document, in document order."""

@@ -45,6 +45,15 @@ class Hit:
     coverage: float
 
 
+def top_positions(scores: np.ndarray, k: int) -> list[int]:
+    """Positions of the k highest scores, ties in passage order, without sorting them all."""
+    if len(scores) <= k:
+        return [int(i) for i in np.argsort(-scores, kind="stable")]
+    threshold = np.partition(scores, len(scores) - k)[len(scores) - k]
+    candidates = np.flatnonzero(scores >= threshold)  # every tie at the boundary, in order
+    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")][:k]]
+
+
 @dataclass(frozen=True)
 class Signals:
     """What the abstention model weighs: how well the best passage covers the question."""
@@ -125,9 +134,13 @@ class PolicyRetriever(BaseRetriever):
         lexical = self.index.lexical.scores(terms)
         dense = self._dense(search_text)
         passages = self.index.passages
-        dense_scores = np.array([dense.get(p.id, 0.0) for p in passages])
+        dense_scores = np.zeros(len(passages))
+        for pid, similarity in dense.items():
+            position = self.index.position.get(pid)
+            if position is not None:
+                dense_scores[position] = similarity
         fused = self.settings.lexical_weight * lexical + self.settings.dense_weight * dense_scores
-        ranked = [int(i) for i in np.argsort(-fused, kind="stable")[: self.settings.top_k]]
+        ranked = top_positions(fused, self.settings.top_k)
         hits = [
             Hit(
                 passage=passages[i],

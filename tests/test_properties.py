@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from bot.chunking import cut_passages
 from bot.corpus import parse_document
 from bot.errors import BotError, CorpusError, QuestionError
 from bot.german import Analyzer, words
+from bot.retrieve import top_positions
 
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=3000)
 MARKDOWNISH = st.lists(
@@ -44,6 +46,12 @@ def test_the_analyzer_takes_any_text(raw: str) -> None:
     analyzer = Analyzer(words("Datenschutz Transparenz kennzeichnen Inhalte"), [["KI", "AI"]])
     terms = analyzer.terms(raw, query=True)
     assert all(isinstance(t, str) and t for t in terms)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=6), max_size=60), st.integers(min_value=1, max_value=8))
+def test_top_positions_match_a_full_stable_sort(values: list[int], k: int) -> None:
+    scores = np.array(values, dtype=float) / 2  # few distinct values: many ties
+    assert top_positions(scores, k) == [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
 
 
 @given(MARKDOWNISH, st.integers(min_value=80, max_value=1200))
