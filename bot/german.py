@@ -14,7 +14,7 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-ANALYZER_VERSION = 6
+ANALYZER_VERSION = 7
 TOKEN = re.compile(r"[^\W_]+")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 # Filler words of chat questions and gender suffixes split off by the tokenizer ("Kund:innen").
@@ -367,7 +367,7 @@ class Analyzer:
         for phrase, mark in self._stop_phrases.items():
             n = len(phrase)
             if any(tuple(text_words[i : i + n]) == phrase for i in range(len(text_words) - n + 1)):
-                found.append(WordTerms(mark, (), (mark,)))
+                found.append(WordTerms(mark, (), ()))  # the marker is the word
         return found
 
     def analyse(self, text: str, *, query: bool = False) -> list[WordTerms]:
