@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_passage_chars: int = 1000
     max_question_chars: int = 1000
 
-    top_k: int = 5
+    top_k: int = Field(default=5, ge=1)
     candidates: int = 20
     answer_max_passages: int = 3
     answer_max_sentences: int = 3

@@ -20,7 +20,7 @@ def load_embeddings(settings: Settings) -> LocalEmbeddings:
 class LocalEmbeddings(Embeddings):
     """A sentence-transformers model loaded once from disk, never from a hub."""
 
-    def __init__(self, model_path: Path, batch_size: int = 32, quantize: bool = False) -> None:
+    def __init__(self, model_path: Path, batch_size: int = 32, quantize: bool = True) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -207,6 +207,7 @@ STOPWORDS = frozenset(
 # so one the corpus does not contain is dropped instead of counting as unknown. Those the
 # Referat's English keywords contain stay searchable.
 ENGLISH_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
+ENGLISH_INFLECTIONS = ("ing", "ed", "s")
 MIN_FUZZY_LENGTH = 5
 # A misspelt function word ("sint", "fragn") is one edit from a stop word and in no dictionary.
 MIN_TYPO_LENGTH = 4
@@ -265,6 +266,8 @@ MODALS = {
 # Endings that make no word of their own when a compound is cut before them.
 SUFFIXES = ("lich", "keit", "heit", "isch", "ung", "schaft", "sam", "bar", "los")
 UMLAUTS = str.maketrans("äöü", "aou")
+# Words in ge- that are no participle of the verb simplemma guesses ("gesamt" is not "samen").
+NOT_PARTICIPLES = ("gesamt", "gewohnt", "gewiss", "genug", "gerecht", "gering", "gemein")
 
 
 @lru_cache(maxsize=200_000)
@@ -275,7 +278,9 @@ def _lemma(word: str) -> str:
         return MODALS[word]
     lemma = simplemma.lemmatize(word, lang="de").casefold()
     start, plain = lemma.translate(UMLAUTS)[:2], word.translate(UMLAUTS)
-    if start == plain[:2] or (plain.startswith("ge") and start == plain[2:4]):
+    if start == plain[:2]:
+        return lemma
+    if plain.startswith("ge") and start == plain[2:4] and not word.startswith(NOT_PARTICIPLES):
         return lemma
     return word
 
@@ -305,7 +310,8 @@ class Analyzer:
         self.vocabulary = sorted(surfaces)
         self._surfaces = frozenset(surfaces)
         self._known = {self.stem(w) for w in surfaces}
-        self._stopwords = sorted(w for w in STOPWORDS if len(w) >= MIN_TYPO_LENGTH - 1)
+        # Only stop words of 4+ letters: one edit from "mir" or "wen" are names (Miro, Qwen).
+        self._stopwords = sorted(w for w in STOPWORDS if len(w) >= MIN_TYPO_LENGTH)
         self._synonyms: dict[tuple[str, ...], str] = {}
         # Phrases of stop words only ("von sich aus") are matched on the words as written,
         # since the stop words are gone before the other synonyms are looked up.
@@ -316,7 +322,7 @@ class Analyzer:
                 key = tuple(self.stem(w) for w in term_words if w not in STOPWORDS)
                 if key:
                     self._synonyms.setdefault(key, f"syn{group_no}")
-                elif term_words:
+                elif len(term_words) >= 2:  # a single stop word ("it") would mark every sentence
                     self._stop_phrases.setdefault(tuple(term_words), f"syn{group_no}")
         self._max_ngram = max((len(k) for k in self._synonyms), default=1)
 
@@ -361,6 +367,12 @@ class Analyzer:
                 return [self.stem(prefix), self.stem(rest), *self._compound_parts(prefix, depth + 1)]
         return []
 
+    @staticmethod
+    def _is_english(word: str) -> bool:
+        """An inflected English word ("checking", "labelled", "nurses"; not "terminal", "wellness")."""
+        inflected = word.endswith(ENGLISH_INFLECTIONS) and not word.endswith("ss")
+        return inflected and simplemma.is_known(word, lang="en")
+
     def _stop_phrase_marks(self, text_words: list[str]) -> list[WordTerms]:
         """One marker word per stop-word phrase of a synonym group found in the text."""
         found = []
@@ -378,8 +390,9 @@ class Analyzer:
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = self.stem(word)
-            if query and stem not in self._known and self._english.stemWord(word) in self._known:
-                stem = self._english.stemWord(word)  # "checking" meets the keyword "check"
+            if query and stem not in self._known and self._is_english(word):
+                english = self._english.stemWord(word)  # "checking" meets the keyword "check"
+                stem = english if english in self._known else stem
             if query and stem not in self._known:
                 corrected = None if word in ENGLISH_FUNCTION_WORDS else self._correct(word)
                 if corrected is None:

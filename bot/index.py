@@ -62,8 +62,13 @@ def model_fingerprint(model_path: Path) -> str:
 
 def _check_embeddings(settings: Settings, embeddings) -> None:
     """A model handed in (to share one across indexes) must be the one the settings describe."""
-    if embeddings is not None and getattr(embeddings, "quantized", settings.quantize) != settings.quantize:
-        raise IndexMismatchError("Das übergebene Embedding-Modell passt nicht zur Einstellung BOT_QUANTIZE.")
+    if embeddings is None:
+        return
+    described = (settings.resolved_model_path(), settings.quantize)
+    if (getattr(embeddings, "model_path", None), getattr(embeddings, "quantized", None)) != described:
+        raise IndexMismatchError(
+            "Das übergebene Embedding-Modell passt nicht zu BOT_MODEL_PATH und BOT_QUANTIZE."
+        )
 
 
 def build_parameters(settings: Settings) -> dict[str, object]:

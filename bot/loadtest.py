@@ -53,6 +53,7 @@ DISCLOSURE_MARK = "KI-Assistent"
 ERROR_MARK = "Meldung des KI-Assistenten"
 ANSWER_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 30.0
+SIGN_IN_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
 MAX_ERROR_SAMPLES = 5
 # socket.io-client's default in the browser: long-polling first, then the websocket upgrade.
 BROWSER_TRANSPORTS = ("polling", "websocket")
@@ -64,6 +65,10 @@ class ChatError(Exception):
 
 class ErrorReply(ChatError):
     """The chat replied with its error message instead of an answer."""
+
+
+class SignInRefused(ChatError):
+    """The chat refused the name or password: trying again will not help."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,11 @@ async def sign_in(http: aiohttp.ClientSession, url: str, credentials: Credential
     """Sign in as Chainlit's login page does; the Cookie header part that carries the login."""
     form = {"username": credentials.user, "password": credentials.password}
     try:
-        async with http.post(f"{url.rstrip('/')}/login", data=form) as response:
+        async with http.post(f"{url.rstrip('/')}/login", data=form, timeout=SIGN_IN_TIMEOUT) as response:
+            if response.status in (401, 403):
+                raise SignInRefused(f"Anmeldung als {credentials.user!r} abgelehnt (HTTP {response.status})")
             if response.status != 200:
-                raise ChatError(f"Anmeldung als {credentials.user!r} abgelehnt (HTTP {response.status})")
+                raise ChatError(f"Anmeldung als {credentials.user!r} fehlgeschlagen (HTTP {response.status})")
             login = response.cookies.get(AUTH_COOKIE)
     except (OSError, TimeoutError, aiohttp.ClientError) as exc:
         raise ChatError(f"Anmeldung fehlgeschlagen: {exc!r}") from exc

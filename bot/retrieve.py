@@ -47,6 +47,9 @@ class Hit:
 
 def top_positions(scores: np.ndarray, k: int) -> list[int]:
     """Positions of the k highest scores, ties in passage order, without sorting them all."""
+    if k <= 0:
+        return []
+    scores = np.nan_to_num(scores, nan=-np.inf)  # a NaN must not push real hits out
     if len(scores) <= k:
         return [int(i) for i in np.argsort(-scores, kind="stable")]
     threshold = np.partition(scores, len(scores) - k)[len(scores) - k]

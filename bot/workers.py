@@ -30,6 +30,7 @@ from bot.loadtest import (
     ChatError,
     Credentials,
     ErrorReply,
+    SignInRefused,
     ask_once,
     login_cookie,
     script_parser,
@@ -164,7 +165,7 @@ def wait_answering(process: Process, deadline: float, credentials: Credentials |
             timeout = max(1.0, deadline - time.monotonic())
             ask_once(process.url, READY_QUESTION, timeout=timeout, cookie=cookie)
             return
-        except ErrorReply as exc:  # say, no index yet: waiting does not help
+        except (ErrorReply, SignInRefused) as exc:  # no index yet, wrong password: waiting does not help
             raise LaunchError(f"{process.name}: {exc}") from exc
         except ChatError as exc:
             if time.monotonic() > deadline:

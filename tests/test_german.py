@@ -88,3 +88,21 @@ def test_dialect_das_does_not_meet_daten(analyzer: Analyzer) -> None:
 def test_english_inflections_meet_english_keywords() -> None:
     analyzer = Analyzer(words("prüfen check"), [["prüfen", "check"]])
     assert set(analyzer.terms("check")) <= set(analyzer.terms("checking", query=True))
+
+
+def test_names_near_short_stop_words_stay(analyzer: Analyzer) -> None:
+    # "Miro" is one edit from "mir", "Qwen" from "wen": unknown tools must stay unknown words.
+    assert analyzer.stem("miro") in analyzer.terms("Darf ich Miro nutzen?", query=True)
+    assert analyzer.stem("qwen") in analyzer.terms("Qwen für Klientendaten", query=True)
+
+
+def test_german_words_do_not_take_the_english_stem() -> None:
+    analyzer = Analyzer(words("Projekt Direkt well"), [])
+    assert analyzer.terms("Projektion", query=True) != analyzer.terms("Projekt")
+    assert analyzer.terms("Direktion", query=True) != analyzer.terms("direkt")
+    assert analyzer.terms("Wellness", query=True) != analyzer.terms("well")
+
+
+def test_ge_words_that_are_no_participles_keep_their_meaning(analyzer: Analyzer) -> None:
+    assert analyzer.stem("gesamt") != analyzer.stem("samen")
+    assert analyzer.stem("gewohnt") != analyzer.stem("wohnen")

@@ -54,6 +54,11 @@ def test_top_positions_match_a_full_stable_sort(values: list[int], k: int) -> No
     assert top_positions(scores, k) == [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
 
 
+def test_top_positions_survive_nan_and_an_empty_request() -> None:
+    assert top_positions(np.array([1.0, np.nan, 0.0]), 2) == [0, 2]
+    assert top_positions(np.array([1.0, 2.0]), 0) == []
+
+
 @given(MARKDOWNISH, st.integers(min_value=80, max_value=1200))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_passages_never_exceed_the_limit_and_keep_every_word(tmp_path: Path, body: str, limit: int) -> None:
