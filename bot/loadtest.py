@@ -330,6 +330,16 @@ def run_load(url: str, plan: LoadPlan) -> LoadResult:
     return asyncio.run(run_load_async(url, plan))
 
 
+def credentials_from_env(user: str | None) -> Credentials | None:
+    """The account of --user with its password from BOT_LOADTEST_PASSWORD; None without --user."""
+    if not user:
+        return None
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        raise ValueError(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.")
+    return Credentials(user, password)
+
+
 def login_cookie(url: str, credentials: Credentials) -> str:
     """Synchronous sign_in: the Cookie header part of a login, for LoadPlan.cookie and ask_once."""
 
@@ -410,13 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     transports = BROWSER_TRANSPORTS if args.transport == "browser" else ("websocket",)
     questions = tuple(args.question or QUESTIONS)
     cookie = ""
-    if args.user:
-        password = os.environ.get(PASSWORD_ENV)
-        if not password:
-            print(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.", file=sys.stderr)
-            return 2
+    try:
+        credentials = credentials_from_env(args.user)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if credentials:
         try:
-            cookie = login_cookie(args.url, Credentials(args.user, password))
+            cookie = login_cookie(args.url, credentials)
         except ChatError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -32,6 +32,7 @@ from bot.loadtest import (
     ErrorReply,
     SignInRefused,
     ask_once,
+    credentials_from_env,
     login_cookie,
     script_parser,
 )
@@ -253,12 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bot-workers-"))
-    credentials = None
-    if args.user:
-        if not os.environ.get(PASSWORD_ENV):
-            print(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.", file=sys.stderr)
-            return 2
-        credentials = Credentials(args.user, os.environ[PASSWORD_ENV])
+    try:
+        credentials = credentials_from_env(args.user)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         with serve(
             args.workers, args.port, folder=folder, proxy=not args.no_proxy, credentials=credentials
