@@ -20,6 +20,14 @@ NO_CONTACT = (
     "Dazu finde ich in den freigegebenen Texten keine passende Stelle – und ich erfinde keine "
     "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung des ASB NRW."
 )
+NO_SURE_ANSWER = (
+    "Eine sichere Antwort finde ich dazu in den freigegebenen Texten nicht – und ich erfinde keine."
+)
+HINT_LEAD = (
+    "Am nächsten kommt vielleicht diese Stelle; ob sie Ihre Frage beantwortet, prüfen Sie bitte selbst:"
+)
+HINT_CONTACT = "Verbindlich hilft Ihnen das Referat Digitalisierung:"
+HINT_NO_CONTACT = "Verbindlich hilft Ihnen das Referat Digitalisierung des ASB NRW."
 # A passage quoted further down must be at least this relevant compared with the first.
 SECONDARY_SHARE = 0.5
 SENTENCE_SHARE = 0.6
@@ -32,12 +40,23 @@ class Source:
     n: int
     passage: Passage
     score: float
+    # What the answer uses it for: "quote" (it answers), "hint" (closest passage of a declined
+    # question, to check by hand) or "contact" (whom to ask).
+    role: str = "quote"
+
+    @property
+    def listed(self) -> str:
+        """How the source list names it; a hint says that it is a guess."""
+        p = self.passage
+        guess = " – nur ein Hinweis, bitte prüfen" if self.role == "hint" else ""
+        return f"{p.label} (Stand: {p.stand}){guess}"
 
     def to_json(self) -> dict[str, object]:
         """The source as the CLI's JSON shows it."""
         p = self.passage
         return {
             "n": self.n,
+            "role": self.role,
             "id": p.id,
             "title": p.title,
             "section": p.section,
@@ -71,7 +90,9 @@ class Answer:
             "abstained": self.abstained,
             "error": self.error is not None,
             "privacy_warning": self.privacy_warning is not None,
-            "passages": [{"id": s.passage.id, "stand": s.passage.stand} for s in self.sources],
+            "passages": [
+                {"id": s.passage.id, "stand": s.passage.stand, "role": s.role} for s in self.sources
+            ],
             "generator": self.generator,
             "corpus_hash": self.corpus_hash,
         }
@@ -137,7 +158,12 @@ def compose(
 ) -> Answer:
     """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
     if not retrieval.answerable:
-        return decline(retrieval.question, settings, contact)
+        hint = retrieval.hint(settings.hint_confidence)
+        if hint is None or any(p.id == hint.passage.id for p in contact):
+            return decline(retrieval.question, settings, contact)
+        terms = set(retrieval.terms)
+        quotes, _ = _select(hint, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
+        return decline(retrieval.question, settings, contact, hint=(hint, quotes))
     terms = set(retrieval.terms)
     chosen: list[tuple[Hit, list[str]]] = []
     top_best = 0.0
@@ -175,10 +201,26 @@ def _with_named_contact(
     return [*chosen, (hit, _quote_units(contact[1]))]
 
 
-def decline(question: str, settings: Settings, contact: list[Passage]) -> Answer:
-    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus."""
-    if not contact:
-        return Answer(question, NO_CONTACT, True, settings.disclosure, [])
-    sources = [Source(n, p, 0.0) for n, p in enumerate(contact, 1)]
-    quotes = [f"„{' '.join(_quote_units(p))}“ [{s.n}]" for s, p in zip(sources, contact, strict=True)]
-    return Answer(question, "\n".join([NO_ANSWER, "", *quotes]), True, settings.disclosure, sources)
+def decline(
+    question: str,
+    settings: Settings,
+    contact: list[Passage],
+    hint: tuple[Hit, list[str]] | None = None,
+) -> Answer:
+    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus;
+    with a hint, first the closest passage, marked as a guess to check."""
+    lines: list[str] = []
+    sources: list[Source] = []
+    if hint is not None:
+        hit, hint_quotes = hint
+        sources.append(Source(1, hit.passage, hit.score, role="hint"))
+        lines += [NO_SURE_ANSWER, HINT_LEAD, "", *(f"„{q}“ [1]" for q in hint_quotes), ""]
+        lines.append(HINT_CONTACT if contact else HINT_NO_CONTACT)
+    else:
+        lines.append(NO_ANSWER if contact else NO_CONTACT)
+    if contact:
+        first = len(sources) + 1
+        sources += [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, first)]
+        lines.append("")
+        lines += [f"„{' '.join(_quote_units(s.passage))}“ [{s.n}]" for s in sources[first - 1 :]]
+    return Answer(question, "\n".join(lines), True, settings.disclosure, sources)

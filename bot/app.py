@@ -139,10 +139,7 @@ def render(answer: Answer) -> tuple[str, list[cl.Text]]:
     parts.append(literal(answer.text))
     parts.extend(f"_{literal(note)}_" for note in answer.notes)
     if answer.sources:
-        listed = "\n".join(
-            f"{source_name(s)}: {literal(s.passage.label)} (Stand {literal(s.passage.stand)})"
-            for s in answer.sources
-        )
+        listed = "\n".join(f"{source_name(s)}: {literal(s.listed)}" for s in answer.sources)
         parts.append(f"**Quellen**\n{listed}")
     parts.append(f"_{literal(answer.disclosure)}_")
     return "\n\n".join(parts), [source_element(s) for s in answer.sources]

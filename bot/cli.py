@@ -123,7 +123,7 @@ def _format_text(answer) -> str:
         parts += ["", *answer.notes]
     if answer.sources:
         parts += ["", "Quellen:"]
-        parts += [f"[{s.n}] {s.passage.label} (Stand: {s.passage.stand})" for s in answer.sources]
+        parts += [f"[{s.n}] {s.listed}" for s in answer.sources]
     parts += ["", answer.disclosure]
     return "\n".join(parts)
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Abstention: a question is answered only when the estimated probability that the
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    # A declined question at or above this confidence also shows the closest passage, marked
+    # as a guess to check; below it, only the Referat's contact. 1.0 = never.
+    hint_confidence: float = Field(default=0.2, ge=0.0, le=1.0)
 
     # Record every answer (redacted) in data_dir/audit.jsonl.
     audit: bool = True

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.assistant import Assistant, clean_question
+from bot.chunking import Passage
 from bot.errors import CorpusError
 
 OUT_OF_SCOPE = "ausserhalb"
@@ -23,6 +24,10 @@ class GoldQuestion:
     expected: list[str]
     history: list[str]
 
+    def answered_by(self, passage: Passage) -> bool:
+        """Whether the passage contains one of the snippets that answer the question."""
+        return any(snippet in passage.text for snippet in self.expected)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -33,6 +38,8 @@ class Outcome:
     abstained: bool
     confidence: float
     top_passage: str | None
+    hinted: bool = False  # declined, with the closest passage offered to check
+    hint_right: bool = False  # ... and that passage answers it
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
@@ -63,11 +70,8 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
     for gold in questions:
         text = clean_question(gold.question, assistant.settings.max_question_chars).text
         retrieval = assistant.retriever.search(text, gold.history)
-        rank = None
-        for position, hit in enumerate(retrieval.hits[:5], 1):
-            if any(snippet in hit.passage.text for snippet in gold.expected):
-                rank = position
-                break
+        rank = next((n for n, hit in enumerate(retrieval.hits[:5], 1) if gold.answered_by(hit.passage)), None)
+        hint = retrieval.hint(assistant.settings.hint_confidence)
         outcomes.append(
             Outcome(
                 gold=gold,
@@ -75,6 +79,8 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
                 abstained=not retrieval.answerable,
                 confidence=retrieval.confidence,
                 top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
+                hinted=hint is not None,
+                hint_right=hint is not None and gold.answered_by(hint.passage),
             )
         )
     return outcomes
@@ -90,8 +96,14 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
         m["hit@3"] = sum(o.rank is not None and o.rank <= 3 for o in answerable) / n
         m["mrr@5"] = sum(1 / o.rank for o in answerable if o.rank) / n
         m["answered"] = sum(not o.abstained for o in answerable) / n
+        declined = [o for o in answerable if o.abstained]
+        m["declined"] = len(declined)
+        m["declined_hint_right"] = sum(o.hint_right for o in declined)
     if outside:
         m["refused"] = sum(o.abstained for o in outside) / len(outside)
+        refused = [o for o in outside if o.abstained]
+        m["refused_n"] = len(refused)
+        m["refused_hinted"] = sum(o.hinted for o in refused)
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in m.items()}
 
 
@@ -115,4 +127,12 @@ def format_table(summary: dict[str, dict[str, float | int]]) -> str:
             for c in columns
         )
         lines.append(f"{kind:<18}{cells}")
+    total = summary.get("gesamt", {})
+    if "declined" in total or "refused_n" in total:
+        lines.append(
+            f"Hinweis statt Antwort: bei {total.get('declined_hint_right', 0)} von "
+            f"{total.get('declined', 0)} abgelehnten beantwortbaren Fragen die richtige Stelle; "
+            f"{total.get('refused_hinted', 0)} von {total.get('refused_n', 0)} abgelehnten Fragen "
+            "außerhalb mit Hinweis."
+        )
     return "\n".join(lines)

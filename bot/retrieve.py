@@ -93,6 +93,13 @@ class Retrieval:
     confidence: float
     answerable: bool
 
+    def hint(self, min_confidence: float) -> Hit | None:
+        """For a declined question that came close: the best passage, offered to check by hand."""
+        if self.answerable or not self.hits or self.confidence < min_confidence:
+            return None
+        best = self.hits[0]
+        return best if best.coverage > 0 else None
+
 
 class PolicyRetriever(BaseRetriever):
     """German-aware BM25 and dense retrieval, fused as a weighted sum of scores."""

@@ -45,6 +45,48 @@ def test_refusal_names_the_referat_and_cites_its_contact(assistant) -> None:
     assert answer.disclosure
 
 
+def _declining(assistant, **settings):
+    """The same assistant and index, with other abstention settings."""
+    from bot.assistant import Assistant
+
+    return Assistant(assistant.settings.model_copy(update=settings), assistant.index)
+
+
+def test_a_near_miss_refusal_offers_the_closest_passage_as_a_guess(assistant) -> None:
+    # A question the texts answer, declined here only because the bar is set above its confidence.
+    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
+    answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    assert answer.abstained
+    assert answer.text.startswith("Eine sichere Antwort finde ich dazu")
+    assert "prüfen Sie bitte selbst" in answer.text
+    roles = [s.role for s in answer.sources]
+    assert roles == ["hint", "contact", "contact"]
+    hint = answer.sources[0]
+    assert hint.passage.section == "Transparenz"
+    quotes = QUOTE.findall(answer.text)
+    assert {int(n) for _, n in quotes} == {s.n for s in answer.sources}
+    flat = " ".join(hint.passage.text.split())
+    assert all(q in flat for q, n in quotes if n == "1")
+    assert "nur ein Hinweis" in hint.listed and "nur ein Hinweis" not in answer.sources[1].listed
+    assert [s["role"] for s in answer.to_json()["sources"]] == roles
+    assert [p["role"] for p in answer.provenance()["passages"]] == roles
+
+
+def test_no_guess_below_the_hint_confidence(assistant) -> None:
+    strict = _declining(assistant, min_confidence=0.999, hint_confidence=1.0)
+    answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    assert answer.abstained and "keine passende Stelle" in answer.text
+    assert [s.role for s in answer.sources] == ["contact", "contact"]
+
+
+def test_a_question_about_the_contact_is_not_given_the_contact_twice(assistant) -> None:
+    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
+    answer = strict.ask("Wen kann ich bei Fragen zu KI ansprechen?")
+    assert answer.abstained
+    ids = [s.passage.id for s in answer.sources]
+    assert len(ids) == len(set(ids)) and {s.role for s in answer.sources} == {"contact"}
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!", None])
 def test_empty_questions_get_a_polite_hint(assistant, question) -> None:
     with pytest.raises(QuestionError, match="Bitte stellen Sie eine Frage"):

@@ -41,3 +41,25 @@ def test_gold_files_are_substantial() -> None:
     assert len(dev) >= 100
     assert sum(not q.expected for q in dev) >= 20
     assert {"direkt", "umgangssprachlich", "tippfehler", "englisch", "folgefrage", "ausserhalb"} <= kinds
+
+
+def test_eval_counts_the_guesses_offered_instead_of_an_answer() -> None:
+    from bot.evaluate import GoldQuestion, Outcome, format_table
+
+    def outcome(expected: list[str], abstained: bool, hinted: bool, right: bool) -> Outcome:
+        gold = GoldQuestion("q", "direkt" if expected else "ausserhalb", "?", expected, [])
+        return Outcome(gold, 1 if expected else None, abstained, 0.3, "p", hinted, right)
+
+    outcomes = [
+        outcome(["a"], abstained=True, hinted=True, right=True),
+        outcome(["a"], abstained=True, hinted=True, right=False),
+        outcome(["a"], abstained=True, hinted=False, right=False),
+        outcome(["a"], abstained=False, hinted=False, right=False),
+        outcome([], abstained=True, hinted=True, right=False),
+        outcome([], abstained=True, hinted=False, right=False),
+        outcome([], abstained=False, hinted=False, right=False),
+    ]
+    total = summarise(outcomes)["gesamt"]
+    assert (total["declined"], total["declined_hint_right"]) == (3, 1)
+    assert (total["refused_n"], total["refused_hinted"]) == (2, 1)
+    assert "bei 1 von 3 abgelehnten beantwortbaren Fragen" in format_table(summarise(outcomes))
