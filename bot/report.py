@@ -20,11 +20,19 @@ class QuestionGroup:
 
     example: str
     questions: list[str] = field(default_factory=list)
+    # Passages offered as a guess for the group's questions, with how often: where the Referat
+    # can add the wording as an example question (`fragen:`) if the guess was right.
+    guesses: Counter[str] = field(default_factory=Counter)
 
     @property
     def count(self) -> int:
         """How many questions the group holds."""
         return len(self.questions)
+
+    def line(self) -> str:
+        """The group as the report lists it."""
+        guessed = ", ".join(f"{pid} ({n}×)" for pid, n in self.guesses.most_common())
+        return f"{self.count}× „{self.example}“" + (f" – vermutete Stelle: {guessed}" if guessed else "")
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,12 @@ class GapReport:
             "answers": self.answers,
             "refused": self.refused,
             "refused_groups": [
-                {"example": g.example, "count": g.count, "questions": g.questions}
+                {
+                    "example": g.example,
+                    "count": g.count,
+                    "questions": g.questions,
+                    "guesses": [{"passage": pid, "count": n} for pid, n in g.guesses.most_common()],
+                }
                 for g in self.refused_groups
             ],
             "negative_feedback": self.negative_feedback,
@@ -61,18 +74,25 @@ def _key(question: str) -> str:
     return " ".join(w for w in words(question) if w not in STOPWORDS)
 
 
-def group_questions(questions: list[str]) -> list[QuestionGroup]:
-    """Greedy grouping by word overlap; largest groups first."""
+def group_questions(questions: list[str], guesses: list[str | None] | None = None) -> list[QuestionGroup]:
+    """Greedy grouping by word overlap; largest groups first. guesses[i] is the passage offered
+    as a guess for questions[i], if any."""
     groups: list[tuple[str, QuestionGroup]] = []
-    for q in questions:
+    for q, guess in zip(questions, guesses or [None] * len(questions), strict=True):
         key = _key(q)
-        for gkey, group in groups:
-            if fuzz.token_set_ratio(key, gkey) >= SIMILAR:
-                group.questions.append(q)
-                break
-        else:
-            groups.append((key, QuestionGroup(example=q, questions=[q])))
+        group = next((g for gkey, g in groups if fuzz.token_set_ratio(key, gkey) >= SIMILAR), None)
+        if group is None:
+            group = QuestionGroup(example=q)
+            groups.append((key, group))
+        group.questions.append(q)
+        if guess:
+            group.guesses[guess] += 1
     return sorted((g for _, g in groups), key=lambda g: -g.count)
+
+
+def _guess(line: dict) -> str | None:
+    """The passage a declined answer offered as a guess (audit lines before roles have none)."""
+    return next((p["id"] for p in line.get("passages", []) if p.get("role") == "hint"), None)
 
 
 def _in_range(line: dict, since: dt.date | None, until: dt.date | None) -> bool:
@@ -89,7 +109,7 @@ def build_report(
 ) -> GapReport:
     """Combine audit lines (and feedback) into the report for a time range."""
     lines = [ln for ln in audit if not ln.get("error") and _in_range(ln, since, until)]
-    refused = [ln["question"] for ln in lines if ln.get("abstained")]
+    declined = [ln for ln in lines if ln.get("abstained")]
     cited: Counter[str] = Counter()
     for ln in lines:
         if not ln.get("abstained"):
@@ -100,8 +120,8 @@ def build_report(
         since=since.isoformat() if since else None,
         until=until.isoformat() if until else None,
         answers=len(lines),
-        refused=len(refused),
-        refused_groups=group_questions(refused),
+        refused=len(declined),
+        refused_groups=group_questions([ln["question"] for ln in declined], [_guess(ln) for ln in declined]),
         negative_feedback=negative,
         cited=cited.most_common(),
         never_cited=sorted(d for d in documents if d not in cited),
@@ -134,7 +154,7 @@ def sections(report: GapReport) -> list[Section]:
     return [
         Section(
             "Nicht beantwortete Fragen (gruppiert)",
-            [f"{g.count}× „{g.example}“" for g in report.refused_groups],
+            [g.line() for g in report.refused_groups],
         ),
         Section("Negative Rückmeldungen", [feedback_line(f) for f in report.negative_feedback]),
         Section("Meistzitierte Dokumente", [f"{n}× {d}" for d, n in report.cited]),

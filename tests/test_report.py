@@ -21,6 +21,32 @@ def test_similar_refused_questions_form_one_group() -> None:
     assert groups[1].example == "Wie beantrage ich Urlaub?"
 
 
+def test_groups_name_the_passage_the_bot_guessed_for_them() -> None:
+    audit = [
+        {
+            "time": "2026-11-02T10:00:00+00:00",
+            "question": question,
+            "abstained": True,
+            "passages": [{"id": guess, "stand": "2026-11-25", "role": "hint"}] if guess else [],
+        }
+        for question, guess in [
+            ("muss ich sagen dass der text von ner ki is", "grundsaetze-ki#transparenz-1"),
+            ("muss ich sagen dass der text von ki is", "grundsaetze-ki#transparenz-1"),
+            ("muss ich echt sagen dass der text von ki kommt", None),
+            ("Wie beantrage ich Urlaub?", None),
+        ]
+    ]
+    report = build_report(audit, [], [])
+    first, second = report.refused_groups
+    assert first.count == 3 and dict(first.guesses) == {"grundsaetze-ki#transparenz-1": 2}
+    assert first.line().endswith("vermutete Stelle: grundsaetze-ki#transparenz-1 (2×)")
+    assert "vermutete Stelle" not in second.line()
+    assert report.to_json()["refused_groups"][0]["guesses"] == [
+        {"passage": "grundsaetze-ki#transparenz-1", "count": 2}
+    ]
+    assert report.cited == [], "a guess in a refusal is no citation"
+
+
 def test_report_counts_refusals_citations_and_time_range() -> None:
     audit = [
         {"time": "2026-11-01T10:00:00+00:00", "question": "Urlaub?", "abstained": True, "passages": []},
