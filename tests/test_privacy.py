@@ -69,5 +69,6 @@ def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path
     assert lines[0]["passages"][0] == {
         "id": "grundsaetze-ki#datenschutz-und-sicherheit-1",
         "stand": "2026-11-25",
+        "role": "quote",
     }
     assert all(line["corpus_hash"] and line["privacy_warning"] for line in lines)
