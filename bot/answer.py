@@ -21,13 +21,16 @@ NO_CONTACT = (
     "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung des ASB NRW."
 )
 NO_SURE_ANSWER = (
-    "Eine sichere Antwort finde ich dazu in den freigegebenen Texten nicht – und ich erfinde keine."
+    "Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht – und ich erfinde keine."
 )
 HINT_LEAD = (
     "Am nächsten kommt vielleicht diese Stelle; ob sie Ihre Frage beantwortet, prüfen Sie bitte selbst:"
 )
-HINT_CONTACT = "Verbindlich hilft Ihnen das Referat Digitalisierung:"
-HINT_NO_CONTACT = "Verbindlich hilft Ihnen das Referat Digitalisierung des ASB NRW."
+HINT_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung:"
+HINT_NO_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung des ASB NRW."
+# How the answer's source lists are headed, by the sources' role.
+SOURCES_HEADING = "Quellen"
+HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
 # A passage quoted further down must be at least this relevant compared with the first.
 SECONDARY_SHARE = 0.5
 SENTENCE_SHARE = 0.6
@@ -46,10 +49,8 @@ class Source:
 
     @property
     def listed(self) -> str:
-        """How the source list names it; a hint says that it is a guess."""
-        p = self.passage
-        guess = " – nur ein Hinweis, bitte prüfen" if self.role == "hint" else ""
-        return f"{p.label} (Stand: {p.stand}){guess}"
+        """How a source list names it: document, section and the date of the text."""
+        return f"{self.passage.label} (Stand: {self.passage.stand})"
 
     def to_json(self) -> dict[str, object]:
         """The source as the CLI's JSON shows it."""
@@ -82,6 +83,14 @@ class Answer:
     privacy_warning: str | None = None
     # The corpus build the answer came from (manifest's corpus_hash), for provenance.
     corpus_hash: str | None = None
+
+    def source_lists(self) -> list[tuple[str, list[Source]]]:
+        """The sources under their headings, as chat and terminal list them: a guess apart."""
+        groups = [
+            (HINT_HEADING, [s for s in self.sources if s.role == "hint"]),
+            (SOURCES_HEADING, [s for s in self.sources if s.role != "hint"]),
+        ]
+        return [(heading, sources) for heading, sources in groups if sources]
 
     def provenance(self) -> dict[str, object]:
         """What audit, history and feedback keep of an answer; the question redacted."""
@@ -158,12 +167,7 @@ def compose(
 ) -> Answer:
     """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
     if not retrieval.answerable:
-        hint = retrieval.hint(settings.hint_confidence)
-        if hint is None or any(p.id == hint.passage.id for p in contact):
-            return decline(retrieval.question, settings, contact)
-        terms = set(retrieval.terms)
-        quotes, _ = _select(hint, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
-        return decline(retrieval.question, settings, contact, hint=(hint, quotes))
+        return decline(retrieval.question, settings, contact, hint_for(retrieval, settings, lexical, contact))
     terms = set(retrieval.terms)
     chosen: list[tuple[Hit, list[str]]] = []
     top_best = 0.0
@@ -186,6 +190,20 @@ def compose(
         disclosure=settings.disclosure,
         sources=sources,
     )
+
+
+def hint_for(
+    retrieval: Retrieval, settings: Settings, lexical: LexicalIndex, contact: list[Passage]
+) -> tuple[Hit, list[str]] | None:
+    """What a refusal offers as a guess: the closest passage and its sentences that share words
+    with the question. None when the question was not close, when the passage is the contact
+    the refusal quotes anyway, or when no sentence shares a word (headings alone are no reason)."""
+    hit = retrieval.hint(settings.hint_confidence)
+    if hit is None or any(p.id == hit.passage.id for p in contact):
+        return None
+    terms = set(retrieval.terms)
+    quotes, best = _select(hit, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
+    return (hit, quotes) if best > 0 else None
 
 
 def _with_named_contact(

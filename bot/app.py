@@ -20,7 +20,7 @@ from chainlit.types import ThreadDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import accounts
-from bot.answer import Answer, Source
+from bot.answer import HINT_HEADING, Answer, Source
 from bot.assistant import Assistant, error_answer
 from bot.config import Settings
 from bot.errors import BotError
@@ -124,7 +124,8 @@ def source_name(source: Source) -> str:
 def source_element(source: Source) -> cl.Text:
     """The cited passage, opened at the side: title, section, date of the text, then the text."""
     p = source.passage
-    content = (
+    guess = f"_{HINT_HEADING}_\n\n" if source.role == "hint" else ""
+    content = guess + (
         f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
         f"{literal(p.text)}"
     )
@@ -138,9 +139,9 @@ def render(answer: Answer) -> tuple[str, list[cl.Text]]:
         parts.append(f"> ⚠️ {literal(answer.privacy_warning)}")
     parts.append(literal(answer.text))
     parts.extend(f"_{literal(note)}_" for note in answer.notes)
-    if answer.sources:
-        listed = "\n".join(f"{source_name(s)}: {literal(s.listed)}" for s in answer.sources)
-        parts.append(f"**Quellen**\n{listed}")
+    for heading, sources in answer.source_lists():
+        listed = "\n".join(f"{source_name(s)}: {literal(s.listed)}" for s in sources)
+        parts.append(f"**{heading}**\n{listed}")
     parts.append(f"_{literal(answer.disclosure)}_")
     return "\n\n".join(parts), [source_element(s) for s in answer.sources]
 

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answer, Source, compose
+from bot.answer import Answer, Source, compose, hint_for
 from bot.audit import AuditLog
 from bot.chunking import Passage
 from bot.config import Settings
@@ -19,7 +19,7 @@ from bot.german import words
 from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.llm import verify
 from bot.privacy import find_personal_data, redact, warning_for
-from bot.retrieve import PolicyRetriever, Retrieval
+from bot.retrieve import Hit, PolicyRetriever, Retrieval
 
 EMPTY_QUESTION = (
     "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?“"
@@ -98,6 +98,11 @@ class Assistant:
     def retriever(self) -> PolicyRetriever:
         """The retriever over the current index."""
         return self._current().retriever
+
+    def hint(self, retrieval: Retrieval) -> tuple[Hit, list[str]] | None:
+        """The guess a refusal of this retrieval shows (what eval counts), from the current index."""
+        state = self._current()
+        return hint_for(retrieval, self.settings, state.index.lexical, state.contact)
 
     def _current(self) -> _Loaded:
         """The snapshot to answer from, switching to a new build when manifest.json changed."""

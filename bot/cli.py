@@ -121,9 +121,9 @@ def _format_text(answer) -> str:
     parts.append(answer.text)
     if answer.notes:
         parts += ["", *answer.notes]
-    if answer.sources:
-        parts += ["", "Quellen:"]
-        parts += [f"[{s.n}] {s.listed}" for s in answer.sources]
+    for heading, sources in answer.source_lists():
+        parts += ["", f"{heading}:"]
+        parts += [f"[{s.n}] {s.listed}" for s in sources]
     parts += ["", answer.disclosure]
     return "\n".join(parts)
 
@@ -303,7 +303,7 @@ def evaluate(
             if wrong:
                 typer.echo(
                     f"{o.gold.id} [{o.gold.kind}] rank={o.rank} abstained={o.abstained} "
-                    f"conf={o.confidence:.2f} top={o.top_passage} :: {o.gold.question}",
+                    f"conf={o.confidence:.2f} top={o.top_passage} hint={o.hinted} :: {o.gold.question}",
                     err=True,
                 )
 

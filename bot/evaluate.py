@@ -71,7 +71,7 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
         text = clean_question(gold.question, assistant.settings.max_question_chars).text
         retrieval = assistant.retriever.search(text, gold.history)
         rank = next((n for n, hit in enumerate(retrieval.hits[:5], 1) if gold.answered_by(hit.passage)), None)
-        hint = retrieval.hint(assistant.settings.hint_confidence)
+        hint = assistant.hint(retrieval)
         outcomes.append(
             Outcome(
                 gold=gold,
@@ -80,7 +80,7 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
                 confidence=retrieval.confidence,
                 top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
                 hinted=hint is not None,
-                hint_right=hint is not None and gold.answered_by(hint.passage),
+                hint_right=hint is not None and gold.answered_by(hint[0].passage),
             )
         )
     return outcomes
@@ -130,9 +130,9 @@ def format_table(summary: dict[str, dict[str, float | int]]) -> str:
     total = summary.get("gesamt", {})
     if "declined" in total or "refused_n" in total:
         lines.append(
-            f"Hinweis statt Antwort: bei {total.get('declined_hint_right', 0)} von "
-            f"{total.get('declined', 0)} abgelehnten beantwortbaren Fragen die richtige Stelle; "
+            f"Vermutete Stelle bei Ablehnung: bei {total.get('declined_hint_right', 0)} von "
+            f"{total.get('declined', 0)} abgelehnten beantwortbaren Fragen die richtige; "
             f"{total.get('refused_hinted', 0)} von {total.get('refused_n', 0)} abgelehnten Fragen "
-            "außerhalb mit Hinweis."
+            "außerhalb mit einer vermuteten Stelle."
         )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.answer import HINT_HEADING
 from bot.errors import QuestionError
 
 QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
@@ -57,7 +58,7 @@ def test_a_near_miss_refusal_offers_the_closest_passage_as_a_guess(assistant) ->
     strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
     answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
     assert answer.abstained
-    assert answer.text.startswith("Eine sichere Antwort finde ich dazu")
+    assert answer.text.startswith("Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht")
     assert "prüfen Sie bitte selbst" in answer.text
     roles = [s.role for s in answer.sources]
     assert roles == ["hint", "contact", "contact"]
@@ -67,16 +68,62 @@ def test_a_near_miss_refusal_offers_the_closest_passage_as_a_guess(assistant) ->
     assert {int(n) for _, n in quotes} == {s.n for s in answer.sources}
     flat = " ".join(hint.passage.text.split())
     assert all(q in flat for q, n in quotes if n == "1")
-    assert "nur ein Hinweis" in hint.listed and "nur ein Hinweis" not in answer.sources[1].listed
+    assert answer.source_lists() == [(HINT_HEADING, [hint]), ("Quellen", answer.sources[1:])]
     assert [s["role"] for s in answer.to_json()["sources"]] == roles
     assert [p["role"] for p in answer.provenance()["passages"]] == roles
 
 
-def test_no_guess_below_the_hint_confidence(assistant) -> None:
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=1.0)
-    answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+def test_the_guess_starts_exactly_at_the_hint_confidence(assistant) -> None:
+    question = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
+    confidence = assistant.retriever.search(question).confidence
+    at = _declining(assistant, min_confidence=0.999, hint_confidence=confidence).ask(question)
+    assert [s.role for s in at.sources] == ["hint", "contact", "contact"]
+    above = _declining(assistant, min_confidence=0.999, hint_confidence=min(1.0, confidence + 1e-4))
+    answer = above.ask(question)
     assert answer.abstained and "keine passende Stelle" in answer.text
     assert [s.role for s in answer.sources] == ["contact", "contact"]
+
+
+def test_no_guess_when_no_sentence_shares_a_word_with_the_question(assistant) -> None:
+    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
+    for question in [
+        "Schreib mir ein Gedicht zum Geburtstag meiner Kollegin.",
+        "drucker im büro geht nicht was tun",
+    ]:
+        answer = strict.ask(question)
+        assert answer.abstained and all(s.role == "contact" for s in answer.sources), question
+
+
+def test_a_guess_without_contact_passages_still_names_the_referat(assistant) -> None:
+    from bot.answer import HINT_NO_CONTACT, decline
+    from bot.retrieve import Hit
+
+    passage = next(p for p in assistant.index.passages if p.section == "Transparenz")
+    hit = Hit(passage, score=1.0, lexical=1.0, dense=0.5, coverage=0.5)
+    answer = decline("?", assistant.settings, [], hint=(hit, ["Wir kennzeichnen Inhalte"]))
+    assert answer.abstained and answer.text.endswith(HINT_NO_CONTACT)
+    assert [(s.n, s.role) for s in answer.sources] == [(1, "hint")]
+    assert "„Wir kennzeichnen Inhalte“ [1]" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("answerable", "confidence", "coverage", "with_hits", "expected"),
+    [
+        (False, 0.25, 0.4, True, True),
+        (True, 0.9, 0.4, True, False),  # answered: nothing to guess
+        (False, 0.1, 0.4, True, False),  # not close enough
+        (False, 0.25, 0.0, True, False),  # the passage shares no word with the question
+        (False, 0.25, 0.4, False, False),  # nothing found
+    ],
+)
+def test_retrieval_offers_a_guess_only_for_a_close_refusal(
+    assistant, answerable, confidence, coverage, with_hits, expected
+) -> None:
+    from bot.retrieve import Hit, Retrieval
+
+    hits = [Hit(assistant.index.passages[0], 1.0, 1.0, 0.5, coverage)] if with_hits else []
+    retrieval = Retrieval("?", "?", ["x"], hits, None, confidence, answerable)
+    assert (retrieval.hint(0.2) is not None) == expected
 
 
 def test_a_question_about_the_contact_is_not_given_the_contact_twice(assistant) -> None:

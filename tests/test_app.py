@@ -271,6 +271,33 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
         page.close()
 
 
+def test_a_close_refusal_shows_the_guess_apart_from_the_sources(browser, real_settings, tmp_path) -> None:
+    from bot.answer import HINT_HEADING
+
+    # Every question is declined here; a close one shows its closest passage as a guess.
+    with chat_server(
+        real_settings.index_dir,
+        tmp_path / "data",
+        tmp_path / "chainlit.log",
+        BOT_MIN_CONFIDENCE="0.999",
+        BOT_HINT_CONFIDENCE="0",
+    ) as url:
+        page = browser.new_page(locale="en-US")
+        page.goto(url)
+        page.locator("#starters").wait_for(timeout=30_000)
+        reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+        text = reply.inner_text()
+        assert "prüfen Sie bitte selbst" in text and "Referat Digitalisierung" in text
+        guessed, listed = text.split(HINT_HEADING)[1].split("Quellen", 1)
+        assert "Transparenz" in guessed and "Referat Digitalisierung" in listed
+        assert DISCLOSURE.search(text)
+        reply.get_by_text("Quelle 1", exact=True).first.click()
+        side = page.locator("#side-view-content")
+        expect(side).to_contain_text(HINT_HEADING)
+        expect(side).to_contain_text("Abschnitt: Transparenz")
+        page.close()
+
+
 def test_cross_origin_requests_are_not_allowed(real_settings, tmp_path) -> None:
     import urllib.request
 

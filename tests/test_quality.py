@@ -62,4 +62,24 @@ def test_eval_counts_the_guesses_offered_instead_of_an_answer() -> None:
     total = summarise(outcomes)["gesamt"]
     assert (total["declined"], total["declined_hint_right"]) == (3, 1)
     assert (total["refused_n"], total["refused_hinted"]) == (2, 1)
-    assert "bei 1 von 3 abgelehnten beantwortbaren Fragen" in format_table(summarise(outcomes))
+    table = format_table(summarise(outcomes))
+    assert "bei 1 von 3 abgelehnten beantwortbaren Fragen" in table and "1 von 2 abgelehnten Fragen" in table
+
+
+def test_eval_counts_exactly_the_guesses_staff_see(assistant) -> None:
+    from bot.assistant import Assistant
+    from bot.evaluate import GoldQuestion
+
+    strict = Assistant(assistant.settings.model_copy(update={"min_confidence": 0.999}), assistant.index)
+    questions = [
+        GoldQuestion(
+            "t", "direkt", "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?", ["kennzeichnen"], []
+        ),
+        GoldQuestion("c", "direkt", "Wen kann ich bei Fragen zu KI ansprechen?", ["Expert:innen-Team"], []),
+        GoldQuestion("g", "ausserhalb", "Schreib mir ein Gedicht zum Geburtstag meiner Kollegin.", [], []),
+    ]
+    outcomes = run(strict, questions)
+    for gold, outcome in zip(questions, outcomes, strict=True):
+        shown = [s for s in strict.ask(gold.question).sources if s.role == "hint"]
+        assert outcome.abstained and outcome.hinted == bool(shown), gold.id
+    assert [(o.hinted, o.hint_right) for o in outcomes] == [(True, True), (False, False), (False, False)]

@@ -27,12 +27,18 @@ def test_groups_name_the_passage_the_bot_guessed_for_them() -> None:
             "time": "2026-11-02T10:00:00+00:00",
             "question": question,
             "abstained": True,
-            "passages": [{"id": guess, "stand": "2026-11-25", "role": "hint"}] if guess else [],
+            "passages": (
+                [{"id": "referat-digitalisierung#start-1", "stand": "2026-11-25"}]  # before roles
+                if guess == "old"
+                else [{"id": guess, "stand": "2026-11-25", "role": "hint"}]
+                if guess
+                else []
+            ),
         }
         for question, guess in [
             ("muss ich sagen dass der text von ner ki is", "grundsaetze-ki#transparenz-1"),
             ("muss ich sagen dass der text von ki is", "grundsaetze-ki#transparenz-1"),
-            ("muss ich echt sagen dass der text von ki kommt", None),
+            ("muss ich echt sagen dass der text von ki kommt", "old"),
             ("Wie beantrage ich Urlaub?", None),
         ]
     ]
