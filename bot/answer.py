@@ -237,8 +237,7 @@ def decline(
     else:
         lines.append(NO_ANSWER if contact else NO_CONTACT)
     if contact:
-        first = len(sources) + 1
-        sources += [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, first)]
-        lines.append("")
-        lines += [f"„{' '.join(_quote_units(s.passage))}“ [{s.n}]" for s in sources[first - 1 :]]
+        contacts = [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, len(sources) + 1)]
+        lines += ["", *(f"„{' '.join(_quote_units(s.passage))}“ [{s.n}]" for s in contacts)]
+        sources += contacts
     return Answer(question, "\n".join(lines), True, settings.disclosure, sources)
