@@ -33,7 +33,7 @@ ABBREVIATIONS = (
     "usw.",
 )
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"“”»]?\s+(?=[\"„“«(]?[A-ZÄÖÜ0-9])")
-CHUNKING_VERSION = 2
+CHUNKING_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,21 @@ def split_sentences(text: str) -> list[str]:
         if part.strip():
             out.append(part.strip())
     return out
+
+
+def _is_line_block(passage: Passage) -> bool:
+    """Address-like blocks (lines without sentence ends) are quoted whole."""
+    lines = [ln for ln in passage.text.splitlines() if ln.strip()]
+    return len(lines) > 1 and not any(ln.rstrip().endswith((".", "?", "!", ":")) for ln in lines)
+
+
+def quote_units(passage: Passage) -> list[str]:
+    """What an answer can quote of a passage: its sentences (list items without their bullet), or
+    an address block whole, named by its heading (the person), as on the page."""
+    if _is_line_block(passage):
+        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
+        return [", ".join(passage.headings[-1:] + tuple(lines))]
+    return [s.lstrip("-*•+ ").strip() for s in split_sentences(passage.text)]
 
 
 def _blocks(body: str, first_line: int) -> list[tuple[tuple[str, ...], str, int]]:
@@ -170,19 +185,31 @@ def _pieces(text: str, max_chars: int) -> list[str]:
 INTRO_KEY = "einleitung"
 
 
-def _vocabulary_for(vocab: Vocabulary, headings: tuple[str, ...]) -> tuple[str, ...]:
-    """A list applies to the whole document; a mapping by heading ("Einleitung": before the first)."""
+def _vocabulary_for(
+    vocab: Vocabulary, headings: tuple[str, ...], with_text: set[tuple[str, ...]]
+) -> tuple[str, ...]:
+    """A list applies to the whole document. A mapping by heading ("Einleitung": before the first)
+    applies to the passages directly under that heading; a heading without text of its own
+    (only sub-sections) passes its entries on to the passages below it."""
     if isinstance(vocab, list):
         return tuple(vocab)
-    wanted = {h.casefold() for h in headings} or {INTRO_KEY}
-    return tuple(t for key, terms in vocab.items() if key.casefold() in wanted for t in terms)
+    keys = {key.casefold(): terms for key, terms in vocab.items()}
+    if not headings:
+        return tuple(keys.get(INTRO_KEY, ()))
+    found = list(keys.get(headings[-1].casefold(), ()))
+    for depth in range(len(headings) - 1):
+        if headings[: depth + 1] not in with_text:
+            found += keys.get(headings[depth].casefold(), ())
+    return tuple(dict.fromkeys(found))
 
 
 def cut_passages(doc: Document, max_chars: int) -> list[Passage]:
     """The passages of one document, each at most max_chars characters of text."""
     passages: list[Passage] = []
     seen: dict[str, int] = {}
-    for heads, text, line in _merge_lead_ins(_blocks(doc.body, doc.body_start_line)):
+    blocks = _merge_lead_ins(_blocks(doc.body, doc.body_start_line))
+    with_text = {heads for heads, _, _ in blocks}
+    for heads, text, line in blocks:
         section_key = slug(heads[-1]) if heads else "start"
         for piece in _pieces(text, max_chars):
             seen[section_key] = seen.get(section_key, 0) + 1
@@ -197,8 +224,8 @@ def cut_passages(doc: Document, max_chars: int) -> list[Passage]:
                     stand=doc.meta.stand.isoformat(),
                     quelle=doc.meta.quelle,
                     url=doc.meta.url,
-                    questions=_vocabulary_for(doc.meta.fragen, heads),
-                    keywords=_vocabulary_for(doc.meta.stichworte, heads),
+                    questions=_vocabulary_for(doc.meta.fragen, heads, with_text),
+                    keywords=_vocabulary_for(doc.meta.stichworte, heads, with_text),
                 )
             )
     return passages
