@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.chunking import Passage, split_sentences
+from bot.chunking import Passage, quote_units
 from bot.config import Settings
 from bot.german import Analyzer
 from bot.lexical import LexicalIndex
@@ -125,20 +125,6 @@ class Answer:
         return data
 
 
-def _is_line_block(passage: Passage) -> bool:
-    """Address-like blocks (lines without sentence ends) are quoted whole."""
-    lines = [ln for ln in passage.text.splitlines() if ln.strip()]
-    return len(lines) > 1 and not any(ln.rstrip().endswith((".", "?", "!", ":")) for ln in lines)
-
-
-def _quote_units(passage: Passage) -> list[str]:
-    if _is_line_block(passage):
-        # An address block is named by its heading (the person), as on the page.
-        lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
-        return [", ".join(passage.headings[-1:] + tuple(lines))]
-    return [s.lstrip("-*•+ ").strip() for s in split_sentences(passage.text)]
-
-
 def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str, float]) -> float:
     found = set(analyzer.terms(sentence)) & terms
     return sum(idf.get(t, 1.0) for t in found)
@@ -148,7 +134,7 @@ def _select(
     hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
 ) -> tuple[list[str], float]:
     """The passage's most relevant sentences in their original order, and the best one's relevance."""
-    units = _quote_units(hit.passage)
+    units = quote_units(hit.passage)
     scored = [_relevance(u, terms, analyzer, idf) for u in units]
     best = max(scored, default=0.0)
     if best <= 0:
@@ -216,7 +202,7 @@ def _with_named_contact(
         return chosen
     hit = next((h for h in hits if h.passage.id == contact[1].id), None)
     hit = hit or Hit(contact[1], score=0.0, lexical=0.0, dense=0.0, coverage=0.0)
-    return [*chosen, (hit, _quote_units(contact[1]))]
+    return [*chosen, (hit, quote_units(contact[1]))]
 
 
 def decline(
@@ -238,6 +224,6 @@ def decline(
         lines.append(NO_ANSWER if contact else NO_CONTACT)
     if contact:
         contacts = [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, len(sources) + 1)]
-        lines += ["", *(f"„{' '.join(_quote_units(s.passage))}“ [{s.n}]" for s in contacts)]
+        lines += ["", *(f"„{' '.join(quote_units(s.passage))}“ [{s.n}]" for s in contacts)]
         sources += contacts
     return Answer(question, "\n".join(lines), True, settings.disclosure, sources)

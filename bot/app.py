@@ -106,10 +106,12 @@ class _Holder:
 
 
 def _load(settings: Settings) -> Assistant:
-    """The assistant, with torch's threads shared out among the concurrent answers."""
-    import torch
+    """The assistant; a torch model gets the cores shared out among the concurrent answers (the
+    packaged e5 engine takes one question at a time with all cores)."""
+    if settings.embedder == "sentence-transformers":
+        import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.answer_threads))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.answer_threads))
     return Assistant.load(settings)
 
 

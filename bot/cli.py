@@ -261,12 +261,33 @@ def import_files(
         raise typer.Exit(1)
 
 
+GOLD_HELP = (
+    "Gold-Dateien (JSON Lines); DATEI@ORDNER misst Fragen zu Dokumenten, die dem Korpus aus ORDNER "
+    "hinzugefügt werden. Standard: tests/gold/dev.jsonl."
+)
+
+
+def _scored(specs: list[str] | None, settings: Settings) -> list:
+    """Outcomes of every gold set, each against its corpus; errors as one sentence."""
+    import tempfile
+
+    from bot.assistant import Assistant
+    from bot.evaluate import GoldSet, run_sets
+
+    sets = [GoldSet.parse(s) for s in specs or ["tests/gold/dev.jsonl"]]
+    try:
+        with tempfile.TemporaryDirectory(prefix="bot-eval-") as workdir:
+            return run_sets(Assistant.load(settings), sets, Path(workdir))
+    except OSError as exc:
+        _fail(f"Gold-Datei oder Ordner nicht lesbar: {exc.filename}")
+    except BotError as exc:
+        _fail(str(exc))
+    return []
+
+
 @app.command(name="eval")
 def evaluate(
-    gold: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Gold-Dateien (JSON Lines); Standard: tests/gold/dev.jsonl."),
-    ] = None,
+    gold: Annotated[list[str] | None, typer.Argument(help=GOLD_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
     misses: Annotated[bool, typer.Option("--misses", help="Fehlgriffe einzeln auflisten.")] = False,
 ) -> None:
@@ -277,19 +298,12 @@ def evaluate(
       python -m bot eval
 
       python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl --json
-    """
-    from bot.assistant import Assistant
-    from bot.evaluate import format_table, read_gold, run, summarise
 
-    settings = Settings()
-    paths = gold or [Path("tests/gold/dev.jsonl")]
-    try:
-        questions = [q for path in paths for q in read_gold(path)]
-        outcomes = run(Assistant.load(settings), questions)
-    except OSError as exc:
-        _fail(f"Gold-Datei nicht lesbar: {exc.filename}")
-    except BotError as exc:
-        _fail(str(exc))
+      python -m bot eval tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+    """
+    from bot.evaluate import format_table, summarise
+
+    outcomes = _scored(gold, Settings())
     summary = summarise(outcomes)
     if as_json:
         _emit(summary)
@@ -306,6 +320,24 @@ def evaluate(
                     f"conf={o.confidence:.2f} top={o.top_passage} hint={o.hinted} :: {o.gold.question}",
                     err=True,
                 )
+
+
+@app.command()
+def tune(
+    gold: Annotated[list[str], typer.Argument(help=GOLD_HELP)],
+    refused_goal: Annotated[
+        float, typer.Option("--refused", help="Anteil der Fragen außerhalb, die abgelehnt werden sollen.")
+    ] = 0.87,
+) -> None:
+    """Passt das Ablehnungsmodell an Gold-Fragen an und gibt Gewichte und Schwelle aus (nur Tuning-Sets!).
+
+    Examples:
+
+      python -m bot tune tests/gold/dev.jsonl tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+    """
+    from bot.tuning import fit_abstention, format_fit
+
+    typer.echo(format_fit(fit_abstention(_scored(gold, Settings()), refused_goal=refused_goal)))
 
 
 @app.command()

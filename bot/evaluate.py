@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.assistant import Assistant, clean_question
 from bot.chunking import Passage
 from bot.errors import CorpusError
+from bot.retrieve import Signals
 
 OUT_OF_SCOPE = "ausserhalb"
 
@@ -40,6 +45,8 @@ class Outcome:
     top_passage: str | None
     hinted: bool = False  # declined, with the closest passage offered to check
     hint_right: bool = False  # ... and that passage answers it
+    readings: tuple[Signals, ...] = ()  # the abstention signals of each reading, for `tune`
+    added: bool = False  # a question about documents added to the corpus (GoldSet.docs)
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
@@ -64,6 +71,61 @@ def read_gold(path: Path) -> list[GoldQuestion]:
     return questions
 
 
+@dataclass(frozen=True)
+class GoldSet:
+    """A gold file and, for questions about documents added to the corpus, the folder they sit in."""
+
+    path: Path
+    docs: Path | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> GoldSet:
+        """`FILE` or `FILE@FOLDER`: questions about the corpus, or about it plus FOLDER's documents."""
+        file, _, docs = spec.partition("@")
+        return cls(Path(file), Path(docs) if docs else None)
+
+
+@contextmanager
+def extended_assistant(base: Assistant, docs: Path, workdir: Path) -> Iterator[Assistant]:
+    """An assistant over the corpus plus the documents in docs (as if the Referat had added them),
+    indexed under workdir with the base assistant's model, never audited."""
+    from bot.assistant import Assistant
+    from bot.index import build_index, open_index
+
+    corpus = workdir / "corpus"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.copytree(base.settings.corpus_dir, corpus)
+    documents = sorted(docs.glob("*.md"))
+    if not documents:
+        raise CorpusError(f"{docs}: keine Dokumente (*.md) gefunden.")
+    for document in documents:
+        shutil.copy(document, corpus / document.name)
+    settings = base.settings.model_copy(
+        update={
+            "corpus_dir": corpus,
+            "index_dir": workdir / "index",
+            "data_dir": workdir / "data",
+            "audit": False,
+        }
+    )
+    embeddings = base.index.embeddings
+    build_index(settings, embeddings=embeddings)
+    yield Assistant(settings, open_index(settings, embeddings))
+
+
+def run_sets(assistant: Assistant, sets: list[GoldSet], workdir: Path) -> list[Outcome]:
+    """Score every gold set, each against its corpus (sets with the same folder share one index)."""
+    outcomes: list[Outcome] = []
+    for docs in dict.fromkeys(s.docs for s in sets):
+        questions = [q for s in sets if s.docs == docs for q in read_gold(s.path)]
+        if docs is None:
+            outcomes += run(assistant, questions)
+            continue
+        with extended_assistant(assistant, docs, workdir / docs.name) as extended:
+            outcomes += [dataclasses.replace(o, added=True) for o in run(extended, questions)]
+    return outcomes
+
+
 def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
     """Ask every gold question and record where its passage ranked and whether it was answered."""
     outcomes = []
@@ -81,6 +143,7 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
                 top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
                 hinted=hint is not None,
                 hint_right=hint is not None and gold.answered_by(hint[0].passage),
+                readings=retrieval.readings,
             )
         )
     return outcomes

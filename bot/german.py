@@ -208,6 +208,8 @@ STOPWORDS = frozenset(
 # Referat's English keywords contain stay searchable.
 ENGLISH_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
 ENGLISH_INFLECTIONS = ("ing", "ed", "s")
+# English function words that are no German words ("the", "do", "my"): how English a question is.
+ENGLISH_ONLY = frozenset(ENGLISH_FUNCTION_WORDS - set(STOPWORDS_GERMAN) - EXTRA_STOPWORDS)
 MIN_FUZZY_LENGTH = 5
 # A misspelt function word ("sint", "fragn") is one edit from a stop word and in no dictionary.
 MIN_TYPO_LENGTH = 4
@@ -231,6 +233,12 @@ POLICY_MODAL = re.compile(
     r"erlaubt|verboten|zulässig|okay|ok|geht das|may|must|allowed|can|should|have to|need to)\b",
     re.IGNORECASE,
 )
+
+
+def english_share(text: str) -> float:
+    """Share of a text's words that are English function words and no German ones."""
+    tokens = [t.casefold() for t in TOKEN.findall(text)]
+    return sum(t in ENGLISH_ONLY for t in tokens) / len(tokens) if tokens else 0.0
 
 
 def asks_for_fact(text: str) -> bool:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.chunking import CHUNKING_VERSION, Passage, cut_passages
+import numpy as np
+
+from bot.chunking import CHUNKING_VERSION, Passage, cut_passages, quote_units
 from bot.config import Settings
 from bot.corpus import load_corpus, load_synonyms, synonyms_sha256
 from bot.errors import IndexMismatchError, IndexMissingError
@@ -28,7 +30,7 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.json"
 BUILDS = "builds"
 COLLECTION = "passages"
-FORMAT = 1
+FORMAT = 2  # 2: sentence vectors (kind 'satz') beside passages and example questions
 log = logging.getLogger(__name__)
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 Progress = Callable[[int, int], None]
@@ -48,34 +50,25 @@ class IndexReport:
     skipped_build: bool
 
 
-def model_fingerprint(model_path: Path) -> str:
-    """Identity of an embedding model folder without loading it: its config and weight sizes."""
-    digest = hashlib.sha256()
-    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
-        path = model_path / name
-        if path.is_file():
-            digest.update(path.read_bytes())
-    for path in sorted(model_path.rglob("*.safetensors")) + sorted(model_path.rglob("*.bin")):
-        digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
-
-
 def _check_embeddings(settings: Settings, embeddings) -> None:
     """A model handed in (to share one across indexes) must be the one the settings describe."""
     if embeddings is None:
         return
-    described = (settings.resolved_model_path(), settings.quantize)
-    if (getattr(embeddings, "model_path", None), getattr(embeddings, "quantized", None)) != described:
+    from bot.embeddings import model_identity
+
+    if getattr(embeddings, "identity", None) != model_identity(settings):
         raise IndexMismatchError(
-            "Das übergebene Embedding-Modell passt nicht zu BOT_MODEL_PATH und BOT_QUANTIZE."
+            "Das übergebene Embedding-Modell passt nicht zu BOT_EMBEDDER, BOT_MODEL_PATH und BOT_QUANTIZE."
         )
 
 
 def build_parameters(settings: Settings) -> dict[str, object]:
     """Everything an index depends on besides the corpus; a mismatch at load is refused."""
+    from bot.embeddings import model_identity
+
     return {
         "format": FORMAT,
-        "model": model_fingerprint(settings.resolved_model_path()) + (":int8" if settings.quantize else ""),
+        "model": model_identity(settings),
         "max_passage_chars": settings.max_passage_chars,
         "chunking_version": CHUNKING_VERSION,
         "analyzer_version": ANALYZER_VERSION,
@@ -205,8 +198,14 @@ def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(build, ignore_errors=True)
 
 
+def sentence_id(passage_id: str, n: int) -> str:
+    """The vector id of a passage's n-th quotable sentence (0-based, in quote_units order)."""
+    return f"{passage_id}::satz-{n}"
+
+
 def _vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list[str]]:
-    """Texts, metadata and ids to embed: each passage in context, and each of its example questions."""
+    """Texts, metadata and ids to embed: each passage in context, each of its example questions,
+    and each sentence it can quote (after its heading, which says what the sentence is about)."""
     texts, metadatas, ids = [], [], []
     for p in passages:
         texts.append(p.context_text())
@@ -216,6 +215,11 @@ def _vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], lis
             texts.append(question)
             metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
             ids.append(f"{p.id}::frage-{n}")
+        where = p.headings[-1] if p.headings else p.title
+        for n, sentence in enumerate(quote_units(p)):
+            texts.append(f"{where}: {sentence}")
+            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "satz", "n": n})
+            ids.append(sentence_id(p.id, n))
     return texts, metadatas, ids
 
 
@@ -370,10 +374,13 @@ class LoadedIndex:
     store: object
     lexical: object
     embeddings: object
+    collection: object = None  # the raw Chroma collection, for several question vectors at once
     position: dict[str, int] = field(init=False, repr=False)  # passage id -> place in passages
+    has_questions: np.ndarray = field(init=False, repr=False)  # per passage: has example questions
 
     def __post_init__(self) -> None:
         self.position = {p.id: i for i, p in enumerate(self.passages)}
+        self.has_questions = np.array([bool(p.questions) for p in self.passages], dtype=bool)
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         """The passages of one document, in document order."""
@@ -422,11 +429,12 @@ def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
     client = _chroma_client(settings, build_dir)
     name = _collection_name(settings, manifest["build"])
     try:
-        client.get_collection(name)
+        collection = client.get_collection(name)
     except Exception as exc:  # missing collection: NotFoundError / ValueError depending on the client
         raise IndexMismatchError(
             "Der Index ist unvollständig (Vektoren fehlen). Bitte `python -m bot index --rebuild` ausführen."
         ) from exc
     store = _vector_store(client, embeddings, name)
     analyzer = Analyzer(data["vocabulary"], data["synonyms"])
-    return LoadedIndex(manifest, passages, store, LexicalIndex.build(passages, analyzer), embeddings)
+    lexical = LexicalIndex.build(passages, analyzer)
+    return LoadedIndex(manifest, passages, store, lexical, embeddings, collection)

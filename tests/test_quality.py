@@ -2,35 +2,63 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.evaluate import read_gold, run, summarise
+from bot.evaluate import extended_assistant, read_gold, run, summarise
 from tests.conftest import REPO
 
-# Floors a little under the figures of 2026-11-25, so a regression fails CI. dev, holdout and
-# extra (a second author) were used for tuning; blind and blind2 (a third author) were written
-# separately and never used to choose anything: only scored.
+# Floors a little under the figures of 2026-12-01 (multilingual-e5-small), so a regression fails
+# CI. Tuning sets (ranking weights and the abstention model were chosen on them): dev, holdout,
+# extra (the page) and synthetic-tune (five synthetic documents added without example questions).
+# Blind sets, only ever scored: blind, blind2, blind3 (the page, three other authors) and
+# synthetic-blind (four other synthetic documents, another author).
 FLOORS = {
-    "dev.jsonl": {"hit@1": 0.88, "hit@3": 0.97, "mrr@5": 0.92, "answered": 0.93, "refused": 0.82},
-    "holdout.jsonl": {"hit@1": 0.80, "hit@3": 0.93, "mrr@5": 0.86, "answered": 0.90, "refused": 0.85},
-    "extra.jsonl": {"hit@1": 0.77, "hit@3": 0.89, "mrr@5": 0.83, "answered": 0.80, "refused": 0.80},
-    "blind.jsonl": {"hit@1": 0.78, "hit@3": 0.93, "mrr@5": 0.85, "answered": 0.84, "refused": 0.74},
-    "blind2.jsonl": {"hit@1": 0.68, "hit@3": 0.84, "mrr@5": 0.76, "answered": 0.76, "refused": 0.77},
+    "dev.jsonl": {"hit@1": 0.86, "hit@3": 0.97, "mrr@5": 0.91, "answered": 0.95, "refused": 0.84},
+    "holdout.jsonl": {"hit@1": 0.83, "hit@3": 0.91, "mrr@5": 0.88, "answered": 0.93, "refused": 0.88},
+    "extra.jsonl": {"hit@1": 0.76, "hit@3": 0.90, "mrr@5": 0.84, "answered": 0.76, "refused": 0.88},
+    "blind.jsonl": {"hit@1": 0.90, "hit@3": 0.97, "mrr@5": 0.93, "answered": 0.86, "refused": 0.70},
+    "blind2.jsonl": {"hit@1": 0.78, "hit@3": 0.91, "mrr@5": 0.84, "answered": 0.80, "refused": 0.84},
+    "blind3.jsonl": {"hit@1": 0.75, "hit@3": 0.87, "mrr@5": 0.82, "answered": 0.64, "refused": 0.73},
 }
+# Questions about documents added to the corpus (the gold file and the folder of its documents).
+ADDED = {
+    "synthetic-tune.jsonl": (
+        "tune",
+        {"hit@1": 0.75, "hit@3": 0.88, "mrr@5": 0.82, "answered": 0.64, "refused": 0.78},
+    ),
+    "synthetic-blind.jsonl": (
+        "blind",
+        {"hit@1": 0.75, "hit@3": 0.92, "mrr@5": 0.83, "answered": 0.62, "refused": 0.64},
+    ),
+}
+
+
+def _shortfalls(summary: dict, floors: dict) -> dict:
+    return {k: (summary[k], floor) for k, floor in floors.items() if summary[k] < floor}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_quality_floor(assistant, name: str) -> None:
     summary = summarise(run(assistant, read_gold(REPO / "tests" / "gold" / name)))["gesamt"]
     print(name, summary)
-    shortfalls = {k: (summary[k], floor) for k, floor in FLOORS[name].items() if summary[k] < floor}
-    assert not shortfalls
+    assert not _shortfalls(summary, FLOORS[name])
+
+
+@pytest.mark.parametrize("name", sorted(ADDED))
+def test_quality_floor_on_added_documents(assistant, tmp_path: Path, name: str) -> None:
+    folder, floors = ADDED[name]
+    with extended_assistant(assistant, REPO / "tests" / "synthetic" / folder, tmp_path) as extended:
+        summary = summarise(run(extended, read_gold(REPO / "tests" / "gold" / name)))["gesamt"]
+    print(name, summary)
+    assert not _shortfalls(summary, floors)
 
 
 def test_english_questions_find_their_passage(assistant) -> None:
     questions = [
         q for name in FLOORS for q in read_gold(REPO / "tests" / "gold" / name) if q.kind == "englisch"
-    ]
+    ]  # about the page
     summary = summarise(run(assistant, questions))["gesamt"]
     assert len(questions) >= 30 and summary["hit@3"] >= 0.75
 

@@ -53,3 +53,48 @@ def test_it_is_a_langchain_retriever(assistant) -> None:
     docs = retriever.invoke("Muss ich KI-Inhalte kennzeichnen?")
     assert docs[0].metadata["passage_id"] == "grundsaetze-ki#transparenz-1"
     assert docs[0].metadata["score"] >= docs[-1].metadata["score"]
+
+
+def test_a_long_message_is_read_where_it_asks(assistant) -> None:
+    message = (
+        "Ich arbeite seit zwölf Jahren in der ambulanten Pflege und bin ehrlich gesagt etwas genervt. "
+        "Heute hat mir eine Kollegin erzählt, dass sie ihre Berichte jetzt mit so einem Chatbot schreibt. "
+        "Sie kopiert dafür die Namen und Diagnosen der Klienten hinein. Ist das bei uns überhaupt erlaubt?"
+    )
+    retrieval = assistant.retriever.search(message)
+    assert retrieval.hits[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    assert retrieval.answerable
+    assert len(retrieval.readings) == 2  # the whole message and the window around its question
+
+
+def test_question_windows_and_message_sentences() -> None:
+    from bot.retrieve import message_sentences, question_windows
+
+    sentences = message_sentences("ich bin neu hier. mein chef will was. darf ich das?\nDanke")
+    assert sentences == ["ich bin neu hier.", "mein chef will was.", "darf ich das?", "Danke"]
+    assert question_windows(sentences) == ["mein chef will was. darf ich das?"]
+    assert question_windows(["a.", "b.", "c."]) == ["a. b.", "b. c."]
+
+
+def test_scores_are_normalised_against_the_questions_own_best() -> None:
+    import numpy as np
+
+    from bot.retrieve import normalised
+
+    scores = np.array([10.0, 8.0, 6.0, 0.0, 0.0])
+    present = np.array([True, True, True, False, False])
+    z = normalised(scores, present, k=3)
+    assert z[0] > z[1] > z[2] and z[3] == z[4] == z[2]  # missing ones sit at the k-th best
+    assert np.allclose(normalised(scores * 100, present, k=3), z)  # any model's scale
+    assert not normalised(np.array([1.0]), np.array([True]), k=3).any()
+
+
+def test_every_sentence_of_a_passage_is_a_vector_of_its_own(assistant) -> None:
+    from bot.chunking import quote_units
+    from bot.index import sentence_id
+
+    passage = next(p for p in assistant.index.passages if p.id == "grundsaetze-ki#transparenz-1")
+    ids = [sentence_id(passage.id, n) for n in range(len(quote_units(passage)))]
+    got = assistant.index.collection.get(ids=ids, include=["metadatas"])
+    assert sorted(got["ids"]) == sorted(ids) and len(ids) == 3
+    assert {m["kind"] for m in got["metadatas"]} == {"satz"}
