@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from bot.chunking import Passage, quote_units
 from bot.config import Settings
 from bot.german import Analyzer
-from bot.lexical import LexicalIndex
+from bot.index import LoadedIndex
 from bot.privacy import redact
 from bot.retrieve import Hit, Retrieval
 
@@ -31,8 +32,15 @@ HINT_NO_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisie
 # How the answer's source lists are headed, by the sources' role.
 SOURCES_HEADING = "Quellen"
 HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
-# A passage quoted further down must be at least this relevant compared with the first.
-SECONDARY_SHARE = 0.5
+# Quotes by meaning and words: a sentence scores its similarity to the question plus
+# LEXICAL_SHARE times its shared German terms relative to the best sentence's. Sentences within
+# SENTENCE_GAP of the top passage's best are quoted; another passage only if its fused score is
+# within SECONDARY_GAP of the top's. Chosen on the tuning sets by quote precision and recall
+# (page 0.795 / 0.868, synthetic-tune 0.802 / 0.879; quoting only by words: 0.73 / 0.78).
+LEXICAL_SHARE = 0.02
+SENTENCE_GAP = 0.1
+SECONDARY_GAP = 0.15
+# A guess in a refusal quotes the sentences sharing at least this share of the best's terms.
 SENTENCE_SHARE = 0.6
 
 
@@ -69,6 +77,15 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """One verbatim sentence of the answer, the source it cites and the heading it stands under."""
+
+    n: int
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the assistant says: text with [n] citations, the disclosure and the sources it used."""
 
@@ -83,6 +100,8 @@ class Answer:
     privacy_warning: str | None = None
     # The corpus build the answer came from (manifest's corpus_hash), for provenance.
     corpus_hash: str | None = None
+    quotes: list[Quote] = field(default_factory=list)  # the sentences quoted, in answer order
+    outline: str | None = None  # the outline passage whose items the answer lists
 
     def source_lists(self) -> list[tuple[str, list[Source]]]:
         """The sources under their headings, as chat and terminal list them: a guess apart."""
@@ -130,56 +149,117 @@ def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str
     return sum(idf.get(t, 1.0) for t in found)
 
 
-def _select(
-    hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
-) -> tuple[list[str], float]:
-    """The passage's most relevant sentences in their original order, and the best one's relevance."""
-    units = quote_units(hit.passage)
-    scored = [_relevance(u, terms, analyzer, idf) for u in units]
-    best = max(scored, default=0.0)
-    if best <= 0:
-        return units[:1], 0.0
-    keep = sorted(sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit])
-    keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
-    # A lead-in ending in ':' announces a list: quote the list with it.
-    for i in list(keep):
-        if units[i].endswith(":"):
-            keep = sorted(set(keep) | set(range(i + 1, len(units))))
-    return [units[i] for i in keep], best
+def where(passage: Passage) -> str:
+    """Where a quote stands, as its heading says: the section, or the document's title."""
+    return passage.headings[-1] if passage.headings else passage.title
 
 
-def compose(
-    retrieval: Retrieval, settings: Settings, lexical: LexicalIndex, contact: list[Passage]
-) -> Answer:
-    """Quote the most relevant sentences of the best passages, or decline and name the Referat."""
-    if not retrieval.answerable:
-        return decline(retrieval.question, settings, contact, hint_for(retrieval, settings, lexical, contact))
+@dataclass(frozen=True)
+class _Scored:
+    """One quotable sentence of a candidate passage and how well it answers."""
+
+    hit: Hit
+    unit: int
+    text: str
+    score: float
+
+
+def _scored_units(retrieval: Retrieval, hits: list[Hit], index: LoadedIndex) -> list[_Scored]:
+    """Every sentence of the candidate passages, scored by the model's similarity to the question
+    and by the German terms they share with it (idf-weighted, relative to the best sentence)."""
+    lexical = index.lexical
     terms = set(retrieval.terms)
-    chosen: list[tuple[Hit, list[str]]] = []
-    top_best = 0.0
-    for rank, hit in enumerate(retrieval.hits[: settings.answer_max_passages]):
-        quotes, best = _select(hit, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
-        if rank == 0:
-            top_best = best
-            chosen.append((hit, quotes))
-        elif best > 0 and best >= SECONDARY_SHARE * top_best and hit.coverage > 0:
-            chosen.append((hit, quotes[:1] if len(quotes) > 2 else quotes))
+    units = [(hit, n, text) for hit in hits for n, text in enumerate(quote_units(hit.passage))]
+    relevance = [_relevance(text, terms, lexical.analyzer, lexical.idf) for _, _, text in units]
+    top_relevance = max(relevance, default=0.0) or 1.0
+    meaning = index.sentence_similarities(retrieval.vector, [(h.passage.id, n) for h, n, _ in units])
+    return [
+        _Scored(hit, n, text, float(m) + LEXICAL_SHARE * r / top_relevance)
+        for (hit, n, text), r, m in zip(units, relevance, meaning, strict=True)
+    ]
+
+
+def _with_list(units: list[_Scored], chosen: _Scored) -> list[_Scored]:
+    """A lead-in ending in ':' announces a list: the list comes with it, in order."""
+    if not chosen.text.endswith(":"):
+        return [chosen]
+    return [chosen, *(u for u in units if u.hit is chosen.hit and u.unit > chosen.unit)]
+
+
+def _choose(retrieval: Retrieval, settings: Settings, index: LoadedIndex) -> list[tuple[Hit, list[str]]]:
+    """The quotes that answer: the best sentences of the top passage (the answering one first);
+    another passage only if it ranks close and has a sentence that answers nearly as well."""
+    top = retrieval.hits[0]
+    candidates = [top] + [
+        h
+        for h in retrieval.hits[1 : settings.answer_max_passages]
+        if not h.passage.is_outline and top.score - h.score <= SECONDARY_GAP
+    ]
+    units = _scored_units(retrieval, candidates, index)
+    ranked = sorted(units, key=lambda u: u.score, reverse=True)
+    best = next(u.score for u in ranked if u.hit is top)
+    chosen: dict[str, list[_Scored]] = {}
+    count = 0
+    for unit in ranked:
+        if count >= settings.answer_max_sentences or unit.score < best - SENTENCE_GAP:
+            break
+        taken = chosen.setdefault(unit.hit.passage.id, [])
+        if unit in taken or (unit.hit is not top and taken):
+            continue  # a second passage gives its one answering sentence
+        block = [u for u in _with_list(units, unit) if u not in taken]
+        taken.extend(block)
+        count += 1
+    by_id = {h.passage.id: h for h in candidates}
+    if top.passage.id not in chosen:  # the top passage always speaks first
+        chosen = {top.passage.id: [next(u for u in ranked if u.hit is top)], **chosen}
+    order = [top.passage.id] + [pid for pid in chosen if pid != top.passage.id]
+    return [(by_id[pid], [u.text for u in chosen[pid]]) for pid in order]
+
+
+def _outline(retrieval: Retrieval, index: LoadedIndex) -> list[tuple[Hit, list[str]]]:
+    """An outline answers with its items, each citing the passage it names."""
+    top = retrieval.hits[0]
+    items = quote_units(top.passage)
+    found = {h.passage.id: h for h in retrieval.hits}
+    chosen = []
+    for item, pid in zip(items, top.passage.parts, strict=True):
+        passage = index.passage(pid)
+        if passage is not None:
+            hit = found.get(pid) or Hit(passage, score=0.0, lexical=0.0, dense=0.0, coverage=0.0)
+            # An address block says more than its heading (the person's name): it is quoted whole.
+            units = quote_units(passage)
+            chosen.append((hit, units[:1] if len(units) == 1 and units[0].startswith(item) else [item]))
+    return chosen
+
+
+def compose(retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]) -> Answer:
+    """Quote the sentences that answer, each under its heading, or decline and name the Referat."""
+    if not retrieval.answerable:
+        return decline(retrieval.question, settings, contact, hint_for(retrieval, settings, index, contact))
+    top = retrieval.hits[0].passage
+    chosen = _outline(retrieval, index) if top.is_outline else _choose(retrieval, settings, index)
     chosen = _with_named_contact(chosen, retrieval.hits, contact)
     sources = [Source(n, hit.passage, hit.score) for n, (hit, _) in enumerate(chosen, 1)]
-    lines = [LEAD_IN, ""]
-    for n, (_, quotes) in enumerate(chosen, 1):
-        lines.extend(f"„{q}“ [{n}]" for q in quotes)
+    quotes = [Quote(n, where(hit.passage), q) for n, (hit, texts) in enumerate(chosen, 1) for q in texts]
+    lines = [LEAD_IN]
+    if top.is_outline:
+        lines += ["", f"{where(top)}:", *(f"„{q.text}“ [{q.n}]" for q in quotes)]
+    else:
+        for heading, group in itertools.groupby(quotes, key=lambda q: q.where):
+            lines += ["", f"{heading}:", *(f"„{q.text}“ [{q.n}]" for q in group)]
     return Answer(
         question=retrieval.question,
         text="\n".join(lines),
         abstained=False,
         disclosure=settings.disclosure,
         sources=sources,
+        quotes=quotes,
+        outline=top.id if top.is_outline else None,
     )
 
 
 def hint_for(
-    retrieval: Retrieval, settings: Settings, lexical: LexicalIndex, contact: list[Passage]
+    retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]
 ) -> tuple[Hit, list[str]] | None:
     """What a refusal offers as a guess: the closest passage and its sentences that share words
     with the question. None when the question was not close, when the passage is the contact
@@ -187,9 +267,17 @@ def hint_for(
     hit = retrieval.hint(settings.hint_confidence)
     if hit is None or any(p.id == hit.passage.id for p in contact):
         return None
+    lexical = index.lexical
     terms = set(retrieval.terms)
-    quotes, best = _select(hit, terms, lexical.analyzer, lexical.idf, settings.answer_max_sentences)
-    return (hit, quotes) if best > 0 else None
+    units = quote_units(hit.passage)
+    relevance = [_relevance(u, terms, lexical.analyzer, lexical.idf) for u in units]
+    if max(relevance, default=0.0) <= 0:
+        return None
+    best = max(relevance)
+    keep = sorted(
+        sorted(range(len(units)), key=lambda i: relevance[i], reverse=True)[: settings.answer_max_sentences]
+    )
+    return hit, [units[i] for i in keep if relevance[i] >= SENTENCE_SHARE * best]
 
 
 def _with_named_contact(

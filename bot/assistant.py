@@ -102,7 +102,12 @@ class Assistant:
     def hint(self, retrieval: Retrieval) -> tuple[Hit, list[str]] | None:
         """The guess a refusal of this retrieval shows (what eval counts), from the current index."""
         state = self._current()
-        return hint_for(retrieval, self.settings, state.index.lexical, state.contact)
+        return hint_for(retrieval, self.settings, state.index, state.contact)
+
+    def compose(self, retrieval: Retrieval) -> Answer:
+        """The extractive answer (or refusal) to a retrieval, as `ask` gives it without a language model."""
+        state = self._current()
+        return compose(retrieval, self.settings, state.index, state.contact)
 
     def _current(self) -> _Loaded:
         """The snapshot to answer from, switching to a new build when manifest.json changed."""
@@ -144,7 +149,7 @@ class Assistant:
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         state = self._current()
         retrieval = state.retriever.search(clean.text, earlier)
-        answer = compose(retrieval, self.settings, state.index.lexical, state.contact)
+        answer = compose(retrieval, self.settings, state.index, state.contact)
         findings = find_personal_data(clean.text, public_words=state.public_words)
         if self._generator is not None and not answer.abstained:
             answer = self._written(redact(clean.text, findings), retrieval, state, on_token) or answer

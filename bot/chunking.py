@@ -33,7 +33,8 @@ ABBREVIATIONS = (
     "usw.",
 )
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"“”»]?\s+(?=[\"„“«(]?[A-ZÄÖÜ0-9])")
-CHUNKING_VERSION = 3
+CHUNKING_VERSION = 4
+OUTLINE = "uebersicht"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ class Passage:
     url: str | None
     questions: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    # "abschnitt": a paragraph or list of the text. "uebersicht": the outline of a section with
+    # sub-sections: their headings, verbatim, one a line; parts are the ids of their passages.
+    kind: str = "abschnitt"
+    parts: tuple[str, ...] = ()
+
+    @property
+    def is_outline(self) -> bool:
+        """Whether this passage lists the sub-sections of a section (and cites them)."""
+        return self.kind == OUTLINE
 
     @property
     def section(self) -> str:
@@ -103,6 +113,8 @@ def _is_line_block(passage: Passage) -> bool:
 def quote_units(passage: Passage) -> list[str]:
     """What an answer can quote of a passage: its sentences (list items without their bullet), or
     an address block whole, named by its heading (the person), as on the page."""
+    if passage.is_outline:
+        return [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
     if _is_line_block(passage):
         lines = [ln.strip() for ln in passage.text.splitlines() if ln.strip()]
         return [", ".join(passage.headings[-1:] + tuple(lines))]
@@ -228,4 +240,49 @@ def cut_passages(doc: Document, max_chars: int) -> list[Passage]:
                     keywords=_vocabulary_for(doc.meta.stichworte, heads, with_text),
                 )
             )
-    return passages
+    return passages + _outlines(doc, passages, with_text)
+
+
+def _outlines(doc: Document, passages: list[Passage], with_text: set[tuple[str, ...]]) -> list[Passage]:
+    """For the document and each section with at least two sub-sections, a passage that lists the
+    sub-sections' headings (verbatim, nothing added), so "Welche Grundsätze gibt es?" finds all of
+    them; each item cites the first passage under it."""
+    first_under: dict[tuple[str, ...], Passage] = {}
+    for p in passages:
+        for depth in range(1, len(p.headings) + 1):
+            first_under.setdefault(p.headings[:depth], p)
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for path in first_under:
+        children.setdefault(path[:-1], []).append(path)
+    outlines = []
+    for parent, kids in children.items():
+        if len(kids) < 2:
+            continue
+        anchor = first_under[kids[0]]
+        key = slug(parent[-1]) if parent else "dokument"
+        vocabulary = (
+            (
+                _vocabulary_for(doc.meta.fragen, parent, with_text),
+                _vocabulary_for(doc.meta.stichworte, parent, with_text),
+            )
+            if parent
+            else ((), ())
+        )
+        outlines.append(
+            Passage(
+                id=f"{doc.id}#{key}-{OUTLINE}",
+                doc_id=doc.id,
+                title=doc.meta.titel,
+                headings=parent,
+                text="\n".join(kid[-1] for kid in kids),
+                line=anchor.line,
+                stand=doc.meta.stand.isoformat(),
+                quelle=doc.meta.quelle,
+                url=doc.meta.url,
+                questions=vocabulary[0],
+                keywords=vocabulary[1],
+                kind=OUTLINE,
+                parts=tuple(first_under[kid].id for kid in kids),
+            )
+        )
+    return outlines

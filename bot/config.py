@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(default=0.40, ge=0.0)
     # Abstention: a question is answered only when the estimated probability that the
     # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
-    min_confidence: float = Field(default=0.51, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.53, ge=0.0, le=1.0)
     # A declined question at or above this confidence also shows the closest passage, marked
     # as a guess to check; below it, only the Referat's contact. 1.0 = never.
     hint_confidence: float = Field(default=0.2, ge=0.0, le=1.0)

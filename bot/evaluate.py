@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.answer import Answer
 from bot.assistant import Assistant, clean_question
 from bot.chunking import Passage
 from bot.errors import CorpusError
@@ -46,6 +47,9 @@ class Outcome:
     hinted: bool = False  # declined, with the closest passage offered to check
     hint_right: bool = False  # ... and that passage answers it
     readings: tuple[Signals, ...] = ()  # the abstention signals of each reading, for `tune`
+    quoted: int = 0  # sentences the answer quotes
+    quoted_right: int = 0  # ... from passages that answer the question
+    recalled: bool = False  # the answer contains an expected phrase (an outline: cites its passage)
     added: bool = False  # a question about documents added to the corpus (GoldSet.docs)
 
 
@@ -132,8 +136,12 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
     for gold in questions:
         text = clean_question(gold.question, assistant.settings.max_question_chars).text
         retrieval = assistant.retriever.search(text, gold.history)
-        rank = next((n for n, hit in enumerate(retrieval.hits[:5], 1) if gold.answered_by(hit.passage)), None)
+        index = assistant.index
+        rank = next(
+            (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
+        )
         hint = assistant.hint(retrieval)
+        answer = assistant.compose(retrieval) if retrieval.answerable else None
         outcomes.append(
             Outcome(
                 gold=gold,
@@ -144,9 +152,34 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
                 hinted=hint is not None,
                 hint_right=hint is not None and gold.answered_by(hint[0].passage),
                 readings=retrieval.readings,
+                **_answer_quality(gold, answer),
             )
         )
     return outcomes
+
+
+def _answers(gold: GoldQuestion, passage: Passage, index) -> bool:
+    """A passage answers when it holds an expected snippet; an outline, when a passage it lists does."""
+    if passage.is_outline:
+        return any(gold.answered_by(p) for p in map(index.passage, passage.parts) if p is not None)
+    return gold.answered_by(passage)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _answer_quality(gold: GoldQuestion, answer: Answer | None) -> dict[str, object]:
+    """How many quoted sentences come from passages that answer, and whether the answer says it."""
+    if answer is None or not gold.expected:
+        return {}
+    cited = {s.n: s.passage for s in answer.sources}
+    right = sum(gold.answered_by(cited[q.n]) for q in answer.quotes if q.n in cited)
+    said = _flat(answer.text)
+    # An overview lists headings; it says what the question asks when it cites an answering passage.
+    listed = answer.outline is not None and any(gold.answered_by(p) for p in cited.values())
+    recalled = listed or any(_flat(snippet) in said for snippet in gold.expected)
+    return {"quoted": len(answer.quotes), "quoted_right": right, "recalled": recalled}
 
 
 def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
@@ -159,6 +192,12 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
         m["hit@3"] = sum(o.rank is not None and o.rank <= 3 for o in answerable) / n
         m["mrr@5"] = sum(1 / o.rank for o in answerable if o.rank) / n
         m["answered"] = sum(not o.abstained for o in answerable) / n
+        answered = [o for o in answerable if not o.abstained]
+        quoted = sum(o.quoted for o in answered)
+        if quoted:
+            m["quote_precision"] = sum(o.quoted_right for o in answered) / quoted
+        if answered:
+            m["answer_recall"] = sum(o.recalled for o in answered) / len(answered)
         declined = [o for o in answerable if o.abstained]
         m["declined"] = len(declined)
         m["declined_hint_right"] = sum(o.hint_right for o in declined)
@@ -182,11 +221,14 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
 
 def format_table(summary: dict[str, dict[str, float | int]]) -> str:
     """A plain-text table of the summary."""
-    columns = ["questions", "hit@1", "hit@3", "mrr@5", "answered", "refused"]
+    columns = ["questions", "hit@1", "hit@3", "mrr@5", "answered", "refused", "precision", "recall"]
+    names = {"precision": "quote_precision", "recall": "answer_recall"}
     lines = [f"{'Art':<18}" + "".join(f"{c:>10}" for c in columns)]
     for kind, m in summary.items():
         cells = "".join(
-            f"{m[c]:>10}" if c == "questions" else (f"{m[c]:>10.3f}" if c in m else f"{'–':>10}")
+            f"{m[c]:>10}"
+            if c == "questions"
+            else (f"{m[names.get(c, c)]:>10.3f}" if names.get(c, c) in m else f"{'–':>10}")
             for c in columns
         )
         lines.append(f"{kind:<18}{cells}")

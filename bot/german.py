@@ -227,6 +227,20 @@ FACT_QUESTION = re.compile(
 )
 
 
+# A question that asks for a list ("Welche Grundsätze gibt es?", "Wer gehört alles dazu?").
+LIST_QUESTION = re.compile(
+    r"\b(welche[nmrs]?\b.*\b(gibt es|gibt's|gelten|gilt|hat|haben|sind|existieren)|"
+    r"(wer|was)\b.*\balles\b|alle\b|überblick|übersicht|ueberblick|uebersicht|aufz(ä|ae)hl\w*|liste\b|"
+    r"nenn\w* mir|which\b.*\b(are|exist|apply)|what are the|list (of|all)|all the|overview)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_list(text: str) -> bool:
+    """Whether a question asks for several things at once (an overview, all members)."""
+    return bool(LIST_QUESTION.search(text))
+
+
 # Permission and obligation words: with an AI term, the question asks what the policy allows.
 POLICY_MODAL = re.compile(
     r"\b(darf|dürfen|darfst|duerfen|muss|müssen|musst|muessen|soll|sollen|kann|können|koennen|"

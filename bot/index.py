@@ -30,7 +30,7 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.json"
 BUILDS = "builds"
 COLLECTION = "passages"
-FORMAT = 2  # 2: sentence vectors (kind 'satz') beside passages and example questions
+FORMAT = 3  # 2: sentence vectors (kind 'satz'); 3: outlines have none
 log = logging.getLogger(__name__)
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 Progress = Callable[[int, int], None]
@@ -208,6 +208,8 @@ def _vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], lis
     and each sentence it can quote (after its heading, which says what the sentence is about)."""
     texts, metadatas, ids = [], [], []
     for p in passages:
+        if p.is_outline:
+            continue  # chosen through the passages it lists (retrieve._prefer_outline)
         texts.append(p.context_text())
         metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "text"})
         ids.append(p.id)
@@ -377,14 +379,44 @@ class LoadedIndex:
     collection: object = None  # the raw Chroma collection, for several question vectors at once
     position: dict[str, int] = field(init=False, repr=False)  # passage id -> place in passages
     has_questions: np.ndarray = field(init=False, repr=False)  # per passage: has example questions
+    is_outline: np.ndarray = field(init=False, repr=False)  # per passage: lists a section's parts
 
     def __post_init__(self) -> None:
         self.position = {p.id: i for i, p in enumerate(self.passages)}
         self.has_questions = np.array([bool(p.questions) for p in self.passages], dtype=bool)
+        self.is_outline = np.array([p.is_outline for p in self.passages], dtype=bool)
+        self._outline_of: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            for part in p.parts:
+                self._outline_of.setdefault(part, []).append(i)
+        self._outline_at = {(p.doc_id, p.headings): i for i, p in enumerate(self.passages) if p.is_outline}
+
+    def outlines_around(self, passage: Passage) -> list[int]:
+        """Positions of the outlines that list this passage, or of its own section's outline
+        (the passage is that section's introduction), the innermost first."""
+        own = self._outline_at.get((passage.doc_id, passage.headings))
+        found = [*self._outline_of.get(passage.id, []), *([own] if own is not None else [])]
+        return sorted(set(found), key=lambda i: len(self.passages[i].headings), reverse=True)
 
     def passages_of(self, doc_id: str) -> list[Passage]:
-        """The passages of one document, in document order."""
+        """The passages of one document, in document order (its outlines last)."""
         return [p for p in self.passages if p.doc_id == doc_id]
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """The passage with this id, if the index holds it."""
+        position = self.position.get(passage_id)
+        return None if position is None else self.passages[position]
+
+    def sentence_similarities(self, vector, units: list[tuple[str, int]]) -> np.ndarray:
+        """The model's similarity of a question vector to sentences (passage id, number); 0 for
+        a sentence without a stored vector or without a question vector."""
+        if vector is None or not units:
+            return np.zeros(len(units))
+        ids = [sentence_id(pid, n) for pid, n in units]
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+        matrix = np.array([stored.get(i, np.zeros(len(vector))) for i in ids], dtype=np.float32)
+        return matrix @ np.asarray(vector, dtype=np.float32)
 
 
 def _old_passages(build_dir: Path | None, doc_ids: set[str]) -> list[Passage]:
@@ -396,7 +428,7 @@ def _old_passages(build_dir: Path | None, doc_ids: set[str]) -> list[Passage]:
 
 
 def _passage(record: dict) -> Passage:
-    for key in ("headings", "questions", "keywords"):
+    for key in ("headings", "questions", "keywords", "parts"):
         record[key] = tuple(record.get(key, ()))
     return Passage(**record)
 

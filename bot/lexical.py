@@ -12,7 +12,10 @@ from bot.german import Analyzer, WordTerms
 
 
 def passage_terms(passage: Passage, analyzer: Analyzer) -> list[str]:
-    """What the lexical side indexes: title, heading path, text, keywords and example questions."""
+    """What the lexical side indexes: title, heading path, text, keywords and example questions.
+    Nothing of an outline: it is chosen by its section's passages, never ranked itself."""
+    if passage.is_outline:
+        return []
     parts = [passage.context_text(), *passage.keywords, *passage.questions]
     return analyzer.terms("\n".join(parts))
 

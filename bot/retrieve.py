@@ -6,7 +6,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -16,7 +16,7 @@ from pydantic import ConfigDict
 
 from bot.chunking import Passage
 from bot.config import Settings
-from bot.german import POLICY_MODAL, WordTerms, asks_for_fact, english_share
+from bot.german import POLICY_MODAL, WordTerms, asks_for_fact, asks_for_list, english_share
 from bot.index import LoadedIndex
 
 # A follow-up leans on the previous turn: short, or opening with a referring word.
@@ -28,19 +28,22 @@ FOLLOW_UP_START = re.compile(
 FOLLOW_UP_MAX_TERMS = 2
 # A message of at least this many words and two sentences is also read sentence by sentence.
 LONG_MESSAGE_WORDS = 12
+# An outline goes first when this many of its items rank within OUTLINE_GAP of the best hit.
+OUTLINE_ITEMS = 3
+OUTLINE_GAP = 1.0
 # The kinds of vectors the index holds per passage (see index._vector_records).
 DENSE_KINDS = ("text", "frage", "satz")
 MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 # Logistic model of "the texts answer this" over the Signals below, printed by `python -m bot
 # tune` (C=0.1, standardised signals): fitted on dev, holdout and extra (the page) and on
 # synthetic-tune (five synthetic documents added without example questions), both weighing the
-# same. There, at min_confidence 0.51: answered 0.845, refused 0.872.
+# same. There, at min_confidence 0.53: answered 0.784, refused 0.873.
 CONFIDENCE_WEIGHTS = {
-    "text": 18.083, "sentence": -1.569, "questions": -3.31, "lift": -3.948,
-    "top": 0.093, "margin": 0.031, "coverage": 0.745, "best_coverage": 0.925,
-    "unknown": -1.545, "english": 3.104, "fact": -2.022, "policy": 1.797,
+    "text": 17.623, "sentence": -0.67, "questions": -3.581, "lift": -4.026,
+    "top": 0.098, "margin": 0.025, "coverage": 0.607, "best_coverage": 1.008,
+    "unknown": -1.595, "english": 3.12, "fact": -2.02, "policy": 1.794,
 }  # fmt: skip
-CONFIDENCE_BIAS = -14.248
+CONFIDENCE_BIAS = -14.604
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ class Retrieval:
     answerable: bool
     # The signals of every reading (whole message first, then its sentences), for `tune`.
     readings: tuple[Signals, ...] = ()
+    # The deciding reading's question vector (quotes are chosen by their similarity to it).
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def hint(self, min_confidence: float) -> Hit | None:
         """For a declined question that came close: the best passage, offered to check by hand."""
@@ -191,13 +196,13 @@ class PolicyRetriever(BaseRetriever):
                     probes.append(_Probe(window, window_words, [t for w in window_words for t in w.all()]))
         return probes
 
-    def _dense(self, texts: list[str]) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
-        """Per text and kind of vector (passage text, example question, sentence): each passage's
-        best similarity among the dense candidates, and where one was found."""
+    def _dense(self, matrix: np.ndarray) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Per question vector and kind of vector (passage text, example question, sentence):
+        each passage's best similarity among the dense candidates, and where one was found."""
         n = len(self.index.passages)
-        vectors = [v.tolist() for v in self.index.embeddings.embed_queries(texts)]
+        vectors = [v.tolist() for v in matrix]
         k = min(self.settings.candidates * 2, max(1, int(self.index.manifest.get("vectors", 0))))
-        out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in texts]
+        out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in vectors]
         for kind in DENSE_KINDS:
             result = self.index.collection.query(
                 query_embeddings=vectors,
@@ -233,14 +238,18 @@ class PolicyRetriever(BaseRetriever):
         )
 
     def _rank(
-        self, probe: _Probe, dense: dict[str, tuple[np.ndarray, np.ndarray]], question: str
+        self,
+        probe: _Probe,
+        dense: dict[str, tuple[np.ndarray, np.ndarray]],
+        question: str,
+        vector: np.ndarray,
     ) -> Retrieval:
         settings, lexical = self.settings, self.index.lexical
         bm25 = lexical.scores(probe.terms)
-        fused = self._fused(bm25, dense)
+        fused = np.where(self.index.is_outline, -np.inf, self._fused(bm25, dense))
         similarity = {kind: np.where(present, scores, 0.0) for kind, (scores, present) in dense.items()}
         best = np.maximum.reduce(list(similarity.values()))
-        ranked = top_positions(fused, settings.top_k)
+        ranked = self._prefer_outline(probe.text, top_positions(fused, settings.top_k), fused)
         passages = self.index.passages
         hits = [
             Hit(
@@ -252,7 +261,8 @@ class PolicyRetriever(BaseRetriever):
             )
             for i in ranked
         ]
-        signals = self._signals(probe, hits, ranked, similarity, best, fused) if hits else None
+        evidence = [i for i in ranked if not self.index.is_outline[i]]  # an outline has no text of its own
+        signals = self._signals(probe, hits, evidence, similarity, best, fused) if evidence else None
         confidence = signals.confidence() if signals else 0.0
         return Retrieval(
             question=question,
@@ -262,7 +272,31 @@ class PolicyRetriever(BaseRetriever):
             signals=signals,
             confidence=confidence,
             answerable=signals is not None and confidence >= settings.min_confidence,
+            vector=vector,
         )
+
+    def _prefer_outline(self, question: str, ranked: list[int], fused: np.ndarray) -> list[int]:
+        """Outlines are not ranked themselves (they would crowd out the passages they list); the
+        outline of the best hit's section goes first when the question is about that section as
+        a whole: several of its items rank close together, or it asks for a list and matched the
+        section's introduction or two of its items. Not when the best hit is a list passage of
+        its own, which answers with its list."""
+        passages = self.index.passages
+        if not ranked or "\n- " in f"\n{passages[ranked[0]].text}":
+            return ranked
+        top = passages[ranked[0]]
+        for outline_position in self.index.outlines_around(top):
+            outline = passages[outline_position]
+            close = [
+                i
+                for i in ranked
+                if passages[i].id in outline.parts and fused[ranked[0]] - fused[i] <= OUTLINE_GAP
+            ]
+            whole = top.headings == outline.headings  # the section's own introduction matched
+            if len(close) >= OUTLINE_ITEMS or (asks_for_list(question) and (whole or len(close) >= 2)):
+                fused[outline_position] = fused[ranked[0]]
+                return [outline_position, *ranked[: len(ranked) - 1]]
+        return ranked
 
     def _signals(
         self,
@@ -274,6 +308,7 @@ class PolicyRetriever(BaseRetriever):
         fused: np.ndarray,
     ) -> Signals:
         top = ranked[0]
+        first = next(h for h in hits if not h.passage.is_outline)
         text, sentence = float(similarity["text"][top]), float(similarity["satz"][top])
         strongest = np.sort(best)[::-1]
         candidates = strongest[: self.settings.candidates]
@@ -284,9 +319,9 @@ class PolicyRetriever(BaseRetriever):
             sentence=round(sentence, 4),
             questions=round(max(0.0, float(similarity["frage"][top]) - max(text, sentence)), 4),
             lift=round(float(best[top]) - float(candidates.mean()), 4),
-            top=hits[0].score,
+            top=first.score,
             margin=round(float(fused[top]) - second_score, 4),
-            coverage=hits[0].coverage,
+            coverage=first.coverage,
             best_coverage=max(h.coverage for h in hits),
             unknown=lexical.unknown_share(probe.words),
             english=round(english_share(probe.text), 4),
@@ -300,8 +335,9 @@ class PolicyRetriever(BaseRetriever):
         probes = self._probes(question, history)
         if not self.index.passages:
             return Retrieval(question, question, probes[0].terms, [], None, 0.0, False)
-        dense = self._dense([p.text for p in probes])
-        readings = [self._rank(p, d, question) for p, d in zip(probes, dense, strict=True)]
+        vectors = self.index.embeddings.embed_queries([p.text for p in probes])
+        dense = self._dense(vectors)
+        readings = [self._rank(p, d, question, v) for p, d, v in zip(probes, dense, vectors, strict=True)]
         best = max(readings, key=lambda r: r.confidence)  # the first (whole message) wins ties
         return dataclasses.replace(best, readings=tuple(r.signals for r in readings if r.signals))
 

@@ -47,9 +47,16 @@ def decided(fit: Fit, outcomes: list[Outcome]) -> tuple[np.ndarray, np.ndarray]:
     return confidence, labels
 
 
+def _share(hit: np.ndarray, among: np.ndarray, added: np.ndarray) -> float:
+    """The share of hits among some questions, the page's and the added documents' weighing the same."""
+    shares = [float(hit[among & group].mean()) for group in (added, ~added) if (among & group).any()]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
 def fit_abstention(outcomes: list[Outcome], *, c: float = 0.1, refused_goal: float = 0.87) -> Fit:
-    """Logistic regression on the whole message's signals, page and added documents weighing
-    the same; the threshold answers the most answerable questions while refusing refused_goal."""
+    """Logistic regression on the whole message's signals; the threshold answers the most
+    answerable questions while refusing refused_goal. The page's questions and those about added
+    documents weigh the same in both, so neither corpus decides alone."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -72,8 +79,8 @@ def fit_abstention(outcomes: list[Outcome], *, c: float = 0.1, refused_goal: flo
     confidence, answerable = decided(fit, outcomes)
     best = (0.5, 0.0, 0.0)
     for threshold in np.round(np.arange(0.05, 0.96, 0.01), 2):
-        answered = float((confidence[answerable] >= threshold).mean()) if answerable.any() else 0.0
-        refused = float((confidence[~answerable] < threshold).mean()) if (~answerable).any() else 0.0
+        answered = _share(confidence >= threshold, answerable, added)
+        refused = _share(confidence < threshold, ~answerable, added)
         # Prefer meeting the refusal goal; among those, answer most; else the best balance.
         key = (refused >= refused_goal, answered if refused >= refused_goal else answered + refused)
         if key > (best[2] >= refused_goal, best[1] if best[2] >= refused_goal else best[1] + best[2]):

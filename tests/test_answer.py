@@ -159,3 +159,73 @@ def test_errors_disclose_the_ai_without_claiming_sources(real_settings) -> None:
     answer = error_answer("x", "Kein Index gefunden.", real_settings)
     assert answer.sources == [] and "KI-Assistent" in answer.disclosure
     assert "genannten" not in answer.disclosure
+
+
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        (
+            "Welche Grundsätze gibt es?",
+            ["Der Mensch steht im Mittelpunkt", "Transparenz", "Datenschutz und Sicherheit",
+             "Autonomie und Kontrolle", "Fairness und Nicht-Boshaftigkeit"],
+        ),
+        ("Welche fünf Grundsätze gelten für KI beim ASB in NRW?", None),
+        ("Wer arbeitet im Referat?", ["Esther Finis", "Gerrit Suhr", "Aylin Hermanns",
+                                      "Nika Levintov-Levitan"]),
+        ("Wer gehört alles zum Referat Digitalisierung?", None),
+    ],
+)  # fmt: skip
+def test_an_overview_question_lists_every_item_each_cited(assistant, question: str, items) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.outline is not None
+    outline = assistant.index.passage(answer.outline)
+    assert len(answer.quotes) == len(outline.parts) >= 4
+    # Each item cites the passage it names; sources are exactly those passages.
+    assert [s.passage.id for s in answer.sources] == list(outline.parts)
+    assert [q.n for q in answer.quotes] == [s.n for s in answer.sources]
+    for quote, source in zip(answer.quotes, answer.sources, strict=True):
+        assert quote.text.startswith(source.passage.headings[-1])  # verbatim heading (or address)
+    if items:
+        assert [q.text.split(",")[0] for q in answer.quotes] == items
+
+
+def test_a_list_in_the_text_is_quoted_whole(assistant) -> None:
+    answer = assistant.ask("Welche Prinzipien hat der ASB formuliert?")
+    assert answer.outline is None
+    quoted = [q.text for q in answer.quotes]
+    assert "Daher haben wir die folgenden Prinzipien formuliert:" in quoted
+    assert sum(q.startswith(("KI", "Wenn wir KI", "Wir wollen KI")) for q in quoted) == 4
+
+
+@pytest.mark.parametrize(
+    ("question", "passage_id"),
+    [
+        ("Was bedeutet Transparenz?", "grundsaetze-ki#transparenz-1"),
+        ("Wer leitet das Referat?", "referat-digitalisierung#esther-finis-1"),
+        ("Welche Regeln gelten beim Datenschutz?", "grundsaetze-ki#datenschutz-und-sicherheit-1"),
+    ],
+)
+def test_a_question_about_one_item_lands_on_that_item(assistant, question: str, passage_id: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.outline is None and answer.sources[0].passage.id == passage_id
+
+
+def test_each_quote_stands_under_its_heading_the_answering_sentence_first(assistant) -> None:
+    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    lines = answer.text.splitlines()
+    assert lines[2] == "Transparenz:" and answer.quotes[0].where == "Transparenz"
+    assert "kennzeichnen" in answer.quotes[0].text  # the sentence that answers, not the first one
+    assert lines[3] == f"„{answer.quotes[0].text}“ [1]"
+    assert len(answer.quotes) <= 3
+
+
+def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant) -> None:
+    from bot.evaluate import GoldQuestion, _answer_quality
+
+    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    right = GoldQuestion("r", "direkt", answer.question, ["Wir kennzeichnen Inhalte"], [])
+    wrong = GoldQuestion("w", "direkt", answer.question, ["Nichtdiskriminierung, Vielfalt"], [])
+    good, bad = _answer_quality(right, answer), _answer_quality(wrong, answer)
+    assert good["quoted"] == bad["quoted"] == len(answer.quotes)
+    assert good["quoted_right"] == sum(q.n == 1 for q in answer.quotes) and good["recalled"]
+    assert bad["quoted_right"] == 0 and not bad["recalled"]

@@ -37,9 +37,9 @@ def test_long_paragraphs_split_at_sentence_ends(tmp_path: Path) -> None:
 
 def test_ids_stay_stable_when_another_section_changes(tmp_path: Path) -> None:
     path = write_doc(tmp_path, "doc", body="Erster Absatz.\n\n## Zweiter Abschnitt\n\nZweiter Absatz.")
-    before = [p.id for p in cut_passages(parse_document(path), 1000)]
+    before = [p.id for p in cut_passages(parse_document(path), 1000) if not p.is_outline]
     path.write_text(path.read_text(encoding="utf-8").replace("Erster Absatz.", "Neu.\n\nNoch neuer."))
-    after = [p.id for p in cut_passages(parse_document(path), 1000)]
+    after = [p.id for p in cut_passages(parse_document(path), 1000) if not p.is_outline]
     assert before[-1] == after[-1] == "doc#zweiter-abschnitt-1"
 
 

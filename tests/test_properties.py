@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import LEAD_IN
+from bot.answer import LEAD_IN, where
 from bot.assistant import clean_question
 from bot.chunking import cut_passages
 from bot.corpus import parse_document
@@ -121,8 +121,12 @@ def test_planted_instructions_in_a_released_document_change_nothing(tmp_path: Pa
     assert answer.disclosure == settings.disclosure
     lead, _, quotes = answer.text.partition("\n\n")
     assert lead == LEAD_IN
-    # Whatever a document says is only ever quoted, verbatim and cited, never obeyed.
-    assert all(re.fullmatch(r"„.+“ \[\d\]", line) for line in quotes.splitlines())
+    # Whatever a document says is only ever quoted, verbatim and cited, never obeyed: each line
+    # is a quote or the heading a quote stands under.
+    headings = {f"{where(s.passage)}:" for s in answer.sources}
+    lines = [line for line in quotes.splitlines() if line]
+    assert all(re.fullmatch(r"„.+“ \[\d\]", line) or line in headings for line in lines)
+    assert any(line.startswith("„") for line in lines)
 
 
 @pytest.mark.parametrize("raw", ["\x00" * 50, "\u202e" * 10, "😀" * 300, " \t\n" * 100])
