@@ -102,6 +102,16 @@ class Answer:
     corpus_hash: str | None = None
     quotes: list[Quote] = field(default_factory=list)  # the sentences quoted, in answer order
     outline: str | None = None  # the outline passage whose items the answer lists
+    smalltalk: bool = False  # a fixed reply to a greeting, thanks or "what can you do"
+
+    @property
+    def kind(self) -> str:
+        """What the reply is: "answer", "refusal", "smalltalk" or "error"."""
+        if self.error:
+            return "error"
+        if self.smalltalk:
+            return "smalltalk"
+        return "refusal" if self.abstained else "answer"
 
     def source_lists(self) -> list[tuple[str, list[Source]]]:
         """The sources under their headings, as chat and terminal list them: a guess apart."""
@@ -129,6 +139,7 @@ class Answer:
         """One JSON object, the CLI contract."""
         data: dict[str, object] = {
             "id": request_id,
+            "kind": self.kind,
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,

@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot import smalltalk
 from bot.answer import Answer, Source, compose, hint_for
 from bot.audit import AuditLog
 from bot.chunking import Passage
@@ -146,9 +147,12 @@ class Assistant:
         returned answer is the verified one, or the quotes.
         """
         clean = clean_question(question, self.settings.max_question_chars)
+        talk = smalltalk.recognise(clean.text)
+        if talk is not None:
+            return self._audited(self._smalltalk(clean, talk), self._current(), channel)
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         state = self._current()
-        retrieval = state.retriever.search(clean.text, earlier)
+        retrieval = state.retriever.search(smalltalk.without_greeting(clean.text), earlier)
         answer = compose(retrieval, self.settings, state.index, state.contact)
         findings = find_personal_data(clean.text, public_words=state.public_words)
         if self._generator is not None and not answer.abstained:
@@ -160,9 +164,27 @@ class Assistant:
             privacy_warning=warning_for(findings),
             corpus_hash=state.index.manifest.get("corpus_hash"),
         )
+        return self._audited(answer, state, channel)
+
+    def _audited(self, answer: Answer, state: _Loaded, channel: str) -> Answer:
         if self.audit is not None:
             self.audit.record(answer, manifest=state.index.manifest, channel=channel)
         return answer
+
+    def _smalltalk(self, clean: CleanQuestion, talk: smalltalk.SmallTalk) -> Answer:
+        """The fixed reply to small talk: it rests on no passage, so it lists none."""
+        findings = find_personal_data(clean.text, public_words=self._current().public_words)
+        return Answer(
+            question=clean.text,
+            text=talk.reply,
+            abstained=False,
+            disclosure=self.settings.error_disclosure,
+            sources=[],
+            generator="fixed",
+            notes=clean.notes,
+            privacy_warning=warning_for(findings),
+            smalltalk=True,
+        )
 
     def _written(
         self, question: str, retrieval: Retrieval, state: _Loaded, on_token: Callable[[str], None] | None

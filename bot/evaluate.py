@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import smalltalk
 from bot.answer import Answer
 from bot.assistant import Assistant, clean_question
 from bot.chunking import Passage
@@ -50,6 +51,7 @@ class Outcome:
     quoted: int = 0  # sentences the answer quotes
     quoted_right: int = 0  # ... from passages that answer the question
     recalled: bool = False  # the answer contains an expected phrase (an outline: cites its passage)
+    smalltalk: bool = False  # taken for small talk: neither answered nor refused
     added: bool = False  # a question about documents added to the corpus (GoldSet.docs)
 
 
@@ -135,7 +137,10 @@ def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
     outcomes = []
     for gold in questions:
         text = clean_question(gold.question, assistant.settings.max_question_chars).text
-        retrieval = assistant.retriever.search(text, gold.history)
+        if smalltalk.recognise(text) is not None:  # answered with the fixed reply, as `ask` does
+            outcomes.append(Outcome(gold, None, False, 0.0, None, smalltalk=True))
+            continue
+        retrieval = assistant.retriever.search(smalltalk.without_greeting(text), gold.history)
         index = assistant.index
         rank = next(
             (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
@@ -184,15 +189,18 @@ def _answer_quality(gold: GoldQuestion, answer: Answer | None) -> dict[str, obje
 
 def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
     answerable = [o for o in outcomes if o.gold.expected]
-    outside = [o for o in outcomes if not o.gold.expected]
+    # Small talk is neither answered nor refused: out of scope it is left out, answerable it is missed.
+    outside = [o for o in outcomes if not o.gold.expected and not o.smalltalk]
     m: dict[str, float | int] = {"questions": len(outcomes)}
+    if any(o.smalltalk for o in outcomes):
+        m["smalltalk"] = sum(o.smalltalk for o in outcomes)
     if answerable:
         n = len(answerable)
         m["hit@1"] = sum(o.rank == 1 for o in answerable) / n
         m["hit@3"] = sum(o.rank is not None and o.rank <= 3 for o in answerable) / n
         m["mrr@5"] = sum(1 / o.rank for o in answerable if o.rank) / n
-        m["answered"] = sum(not o.abstained for o in answerable) / n
-        answered = [o for o in answerable if not o.abstained]
+        m["answered"] = sum(not o.abstained and not o.smalltalk for o in answerable) / n
+        answered = [o for o in answerable if not o.abstained and not o.smalltalk]
         quoted = sum(o.quoted for o in answered)
         if quoted:
             m["quote_precision"] = sum(o.quoted_right for o in answered) / quoted

@@ -29,6 +29,15 @@ def test_ask_json_prints_one_object_with_the_contract_fields(real_settings) -> N
     source = data["sources"][0]
     assert {"n", "title", "section", "text", "url", "score"} <= source.keys()
     assert source["n"] == 1 and "Wir kennzeichnen Inhalte" in source["text"]
+    assert data["kind"] == "answer"
+
+
+def test_ask_json_marks_small_talk_and_refusals(real_settings) -> None:
+    result = _run(["ask", "--json", "-"], real_settings, stdin="hallo\nWie wird das Wetter morgen?\n")
+    assert result.returncode == 0, result.stderr
+    talk, refusal = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert talk["kind"] == "smalltalk" and talk["sources"] == [] and "KI-Assistent" in talk["disclosure"]
+    assert refusal["kind"] == "refusal" and refusal["abstained"] is True
 
 
 def test_ask_stdin_keeps_order_echoes_ids_and_reports_bad_lines(real_settings) -> None:
