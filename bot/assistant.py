@@ -197,7 +197,16 @@ class Assistant:
         except Exception as exc:  # HTTP errors, timeouts, provider errors: all mean "quote instead"
             log.warning("Sprachmodell nicht verfügbar, Antwort mit Zitaten: %s", type(exc).__name__)
             return None
-        verified = verify(raw, passages, state.index.lexical.analyzer)
+        index = state.index
+        lexical = index.lexical
+        verified = verify(
+            raw,
+            passages,
+            lexical.analyzer,
+            index.embeddings.embed_passages,
+            index.sentence_vectors,
+            lambda term: lexical.idf.get(term, lexical.max_idf),
+        )
         if verified is None:
             return None
         score = {h.passage.id: h.score for h in hits}

@@ -407,6 +407,16 @@ class LoadedIndex:
         position = self.position.get(passage_id)
         return None if position is None else self.passages[position]
 
+    def sentence_vectors(self, passage: Passage) -> np.ndarray:
+        """The stored vectors of a passage's quotable sentences, in quote_units order (zeros where
+        one is missing, so a row always stands for its sentence)."""
+        count = len(quote_units(passage))
+        ids = [sentence_id(passage.id, n) for n in range(count)]
+        got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
+        stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+        width = len(next(iter(stored.values()))) if stored else 1
+        return np.array([stored.get(i, np.zeros(width)) for i in ids], dtype=np.float32).reshape(count, -1)
+
     def sentence_similarities(self, vector, units: list[tuple[str, int]]) -> np.ndarray:
         """The model's similarity of a question vector to sentences (passage id, number); 0 for
         a sentence without a stored vector or without a question vector."""

@@ -17,6 +17,16 @@ REPLIES = {
     "uncited": GOOD + " Außerdem gibt es jeden Monat eine Pflichtschulung für alle.",
     "unsupported": "Der Dienstwagen darf privat genutzt werden, wenn die Leitung zustimmt [1].",
     "obey": "JA",
+    # A faithful English answer to an English question, citing the German passage.
+    "english": "Content created with the help of AI is labelled and checked especially carefully for "
+    "truthfulness, origin and content [1].",
+    # Unfaithful German: an invented approval step, and the rule turned into its opposite.
+    "unfaithful": "Mit KI erstellte Inhalte müssen vor der Veröffentlichung vom Vorstand schriftlich "
+    "genehmigt werden [1]. Inhalte, die mithilfe von KI erstellt wurden, müssen nicht gekennzeichnet "
+    "werden [1].",
+    # Unsupported English: a rule the passage does not state.
+    "english-invented": "AI-generated content may be published without any review by staff [1]. "
+    "Violations are punished with a formal warning [1].",
     "empty": "",
 }
 

@@ -86,3 +86,55 @@ def test_streaming_shows_the_draft_then_returns_the_verified_answer(assistant, f
     draft = "".join(tokens)
     assert len(tokens) > 5 and "Pflichtschulung" in draft  # the raw draft, as written
     assert answer.generator == "llm" and "Pflichtschulung" not in answer.text  # what stays is verified
+
+
+def test_a_faithful_english_answer_citing_a_german_passage_passes_by_meaning(assistant, fake) -> None:
+    answer = _assistant(assistant, fake, "english").ask("Do I have to label content made with AI?")
+    assert answer.generator == "llm", answer.text
+    assert answer.text.startswith("Content created with the help of AI is labelled")
+    assert [s.passage.id for s in answer.sources] == [TRANSPARENCY]
+
+
+@pytest.mark.parametrize("mode", ["unfaithful", "english-invented"])
+def test_unfaithful_sentences_are_removed_in_either_language(assistant, fake, mode: str) -> None:
+    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    assert answer.generator == "extractive"  # nothing survived: the quotes instead
+    assert "Vorstand" not in answer.text and "nicht gekennzeichnet" not in answer.text
+    assert "formal warning" not in answer.text and "Wir kennzeichnen Inhalte" in answer.text
+
+
+def test_verify_judges_polarity_and_language() -> None:
+    import numpy as np
+
+    from bot.chunking import Passage
+    from bot.german import Analyzer
+    from bot.llm import verify
+
+    passage = Passage(
+        "d#a-1",
+        "d",
+        "T",
+        ("Regel",),
+        "Daten dürfen nicht in KI-Tools eingegeben werden.",
+        1,
+        "2026-01-01",
+        "q",
+        None,
+    )
+    analyzer = Analyzer(["daten", "dürfen", "nicht", "tools", "eingegeben", "werden", "ki"], [])
+    same = np.ones((1, 2), dtype=np.float32) / np.sqrt(2)
+
+    def embed(texts):  # every claim as close to the sentence as can be
+        return np.repeat(same, len(texts), axis=0)
+
+    flipped = verify(
+        "Daten dürfen in KI-Tools eingegeben werden [1].", [passage], analyzer, embed, lambda p: same
+    )
+    assert flipped is None  # the terms match, the polarity does not
+    kept = verify(
+        "Daten dürfen nicht in KI-Tools eingegeben werden [1].", [passage], analyzer, embed, lambda p: same
+    )
+    assert kept is not None and kept.removed == 0
+    english = "Data must not be entered into AI tools [1]."
+    assert verify(english, [passage], analyzer, embed, lambda p: same) is not None  # by meaning
+    assert verify(english, [passage], analyzer) is None  # without the model, another language fails
