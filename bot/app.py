@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 
 import chainlit as cl
@@ -123,13 +124,43 @@ def source_name(source: Source) -> str:
     return f"Quelle {source.n}"
 
 
-def source_element(source: Source) -> cl.Text:
-    """The cited passage, opened at the side: title, section, date of the text, then the text."""
+def marked(text: str, quotes: list[str]) -> str:
+    """The passage as literal text with the quoted sentences in bold, so a reader sees at once
+    where the quote stands and what surrounds it. A whole quoted address block is bold too."""
+    spans = sorted(
+        {(i, i + len(q)) for q in quotes if q and (i := text.find(q)) >= 0}
+        | ({(0, len(text))} if any(q not in text for q in quotes) and _whole(text, quotes) else set())
+    )
+    out, at = [], 0
+    for start, end in spans:
+        if start < at:
+            continue
+        out.append(literal(text[at:start]))
+        out.extend(f"**{literal(line)}**" if line.strip() else line for line in _lines(text[start:end]))
+        at = end
+    out.append(literal(text[at:]))
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """Text split into lines, keeping the line breaks (bold must not span a line break)."""
+    return re.split(r"(\n)", text)
+
+
+def _whole(text: str, quotes: list[str]) -> bool:
+    """Whether a quote is the passage's lines joined ("Esther Finis, Leitung …")."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return any(all(ln in q for ln in lines) for q in quotes)
+
+
+def source_element(source: Source, quotes: list[str] = ()) -> cl.Text:
+    """The cited passage, opened at the side: title, section, date of the text, then the text
+    with what the answer quotes of it in bold."""
     p = source.passage
     guess = f"_{HINT_HEADING}_\n\n" if source.role == "hint" else ""
     content = guess + (
         f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
-        f"{literal(p.text)}"
+        f"{marked(p.text, list(quotes))}"
     )
     return cl.Text(name=source_name(source), content=content, display="side")
 
@@ -145,7 +176,8 @@ def render(answer: Answer) -> tuple[str, list[cl.Text]]:
         listed = "\n".join(f"{source_name(s)}: {literal(s.listed)}" for s in sources)
         parts.append(f"**{heading}**\n{listed}")
     parts.append(f"_{literal(answer.disclosure)}_")
-    return "\n\n".join(parts), [source_element(s) for s in answer.sources]
+    elements = [source_element(s, [q.text for q in answer.quotes if q.n == s.n]) for s in answer.sources]
+    return "\n\n".join(parts), elements
 
 
 async def _warm_up() -> None:

@@ -229,3 +229,16 @@ def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant)
     assert good["quoted"] == bad["quoted"] == len(answer.quotes)
     assert good["quoted_right"] == sum(q.n == 1 for q in answer.quotes) and good["recalled"]
     assert bad["quoted_right"] == 0 and not bad["recalled"]
+
+
+def test_the_side_panel_text_marks_exactly_the_quotes() -> None:
+    from bot.app import marked
+
+    text = "Erster Satz. Wir kennzeichnen Inhalte. Jede*r prüft."
+    assert (
+        marked(text, ["Wir kennzeichnen Inhalte."])
+        == "Erster Satz. **Wir kennzeichnen Inhalte.** Jede\\*r prüft."
+    )
+    block = "Leitung Referat\nKöln"
+    assert marked(block, ["Esther Finis, Leitung Referat, Köln"]) == "**Leitung Referat**\n**Köln**"
+    assert marked(text, ["nicht im Text"]) == "Erster Satz. Wir kennzeichnen Inhalte. Jede\\*r prüft."

@@ -188,11 +188,19 @@ def test_an_answer_quotes_cites_and_discloses(page, tmp_path) -> None:
     side.get_by_text("Personen, die KI anwenden, müssen dafür befähigt sein").wait_for(timeout=10_000)
     assert "Abschnitt: Transparenz" in side.inner_text() and "Stand: 2026-11-25" in side.inner_text()
     assert page.inner_text("#side-view-title") == "Quelle 1"
+    # The side panel marks what the answer quotes, in bold, inside the whole passage.
+    assert "Transparenz:" in text  # the quote stands under its heading
+    quoted = re.findall(r"„(.+?)“ \[1\]", text)
+    bold = side.evaluate(
+        "view => [...view.querySelectorAll('.font-bold, strong, b')].map(e => e.textContent.trim())"
+    )
+    assert quoted and sorted(t for t in bold if t in quoted) == sorted(quoted)
+    passage_sentences = 3
+    plain = [t for t in bold if t.startswith(("Personen, die KI", "Ziel ist es", "Wir kennzeichnen"))]
+    assert len(plain) == len(quoted) <= passage_sentences  # only the quoted sentences are bold
 
     page.wait_for_timeout(700)  # the side view slides in
-    page.screenshot(path=str(tmp_path / "chat.png"))
-    if os.environ.get("UPDATE_SCREENSHOT"):
-        shutil.copy(tmp_path / "chat.png", REPO / "docs" / "screenshot.png")
+    _keep(page, tmp_path, "screenshot.png")
 
 
 def test_a_follow_up_builds_on_the_earlier_question(page) -> None:
@@ -317,3 +325,46 @@ def test_cross_origin_requests_are_not_allowed(real_settings, tmp_path) -> None:
 
         assert preflight("http://localhost:8000") == "http://localhost:8000"
         assert preflight("https://evil.example") is None
+
+
+def _keep(page, tmp_path: Path, name: str) -> None:
+    """A screenshot for the test's folder; with UPDATE_SCREENSHOT=1 also for docs/."""
+    page.screenshot(path=str(tmp_path / name))
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(tmp_path / name, REPO / "docs" / name)
+
+
+def test_an_overview_question_lists_every_grundsatz(page) -> None:
+    reply = _ask(page, "Welche Grundsätze gibt es?")
+    text = reply.inner_text()
+    for item in ["Der Mensch steht im Mittelpunkt", "Transparenz", "Datenschutz und Sicherheit",
+                 "Autonomie und Kontrolle", "Fairness und Nicht-Boshaftigkeit"]:  # fmt: skip
+        assert f"„{item}“" in text
+    assert all(f"[{n}]" in text for n in range(1, 6))
+
+
+def test_small_talk_gets_a_friendly_reply_not_the_refusal(page) -> None:
+    reply = _ask(page, "hallo")
+    text = reply.inner_text()
+    assert "Fragen Sie zum Beispiel" in text and DISCLOSURE.search(text)
+    assert "keine passende Stelle" not in text and "Quellen" not in text
+
+
+def test_on_a_phone_everything_fits_the_screen(browser, chat_url, tmp_path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="de-DE")
+    page = context.new_page()
+    page.goto(chat_url)
+    page.locator("#starters").wait_for(timeout=30_000)
+    reply = _ask(page, "Darf ich Klientendaten in ChatGPT kopieren?")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for element in [
+        page.get_by_text("Ohne Anmeldung – nur auf diesem Rechner erreichbar"),
+        reply,
+        reply.get_by_text("Quelle 1").first,
+        page.locator("#chat-input"),
+    ]:
+        box = element.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    _keep(page, tmp_path, "screenshot-mobile.png")
+    context.close()
