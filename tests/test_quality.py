@@ -15,27 +15,41 @@ from tests.conftest import REPO
 # Blind sets, only ever scored: blind, blind2, blind3 (the page, three other authors) and
 # synthetic-blind (four other synthetic documents, another author).
 FLOORS = {
-    "dev.jsonl": {"hit@1": 0.86, "hit@3": 0.97, "mrr@5": 0.91, "answered": 0.95, "refused": 0.84},
-    "holdout.jsonl": {"hit@1": 0.83, "hit@3": 0.91, "mrr@5": 0.88, "answered": 0.93, "refused": 0.88},
-    "extra.jsonl": {"hit@1": 0.76, "hit@3": 0.90, "mrr@5": 0.84, "answered": 0.76, "refused": 0.88},
+    "dev.jsonl": {"hit@1": 0.85, "hit@3": 0.97, "mrr@5": 0.91, "answered": 0.94, "refused": 0.84},
+    "holdout.jsonl": {"hit@1": 0.81, "hit@3": 0.91, "mrr@5": 0.87, "answered": 0.93, "refused": 0.88},
+    "extra.jsonl": {"hit@1": 0.76, "hit@3": 0.91, "mrr@5": 0.84, "answered": 0.75, "refused": 0.89},
     "blind.jsonl": {"hit@1": 0.90, "hit@3": 0.97, "mrr@5": 0.93, "answered": 0.86, "refused": 0.70},
-    "blind2.jsonl": {"hit@1": 0.78, "hit@3": 0.91, "mrr@5": 0.84, "answered": 0.80, "refused": 0.84},
-    "blind3.jsonl": {"hit@1": 0.75, "hit@3": 0.87, "mrr@5": 0.82, "answered": 0.64, "refused": 0.73},
+    "blind2.jsonl": {"hit@1": 0.77, "hit@3": 0.91, "mrr@5": 0.84, "answered": 0.78, "refused": 0.88},
+    "blind3.jsonl": {"hit@1": 0.75, "hit@3": 0.88, "mrr@5": 0.82, "answered": 0.60, "refused": 0.77},
+}
+# The answer, not only the ranking: share of quoted sentences from passages that answer, and
+# share of answers that contain an expected phrase (overviews: that cite an answering passage).
+ANSWER_FLOORS = {
+    "dev.jsonl": (0.83, 0.86),
+    "holdout.jsonl": (0.83, 0.84),
+    "extra.jsonl": (0.75, 0.80),
+    "blind.jsonl": (0.89, 0.92),
+    "blind2.jsonl": (0.77, 0.81),
+    "blind3.jsonl": (0.77, 0.81),
+    "synthetic-tune.jsonl": (0.81, 0.85),
+    "synthetic-blind.jsonl": (0.82, 0.86),
 }
 # Questions about documents added to the corpus (the gold file and the folder of its documents).
 ADDED = {
     "synthetic-tune.jsonl": (
         "tune",
-        {"hit@1": 0.75, "hit@3": 0.88, "mrr@5": 0.82, "answered": 0.64, "refused": 0.78},
+        {"hit@1": 0.77, "hit@3": 0.88, "mrr@5": 0.84, "answered": 0.64, "refused": 0.82},
     ),
     "synthetic-blind.jsonl": (
         "blind",
-        {"hit@1": 0.75, "hit@3": 0.92, "mrr@5": 0.83, "answered": 0.62, "refused": 0.64},
+        {"hit@1": 0.75, "hit@3": 0.93, "mrr@5": 0.83, "answered": 0.60, "refused": 0.70},
     ),
 }
 
 
-def _shortfalls(summary: dict, floors: dict) -> dict:
+def _shortfalls(summary: dict, floors: dict, name: str) -> dict:
+    precision, recall = ANSWER_FLOORS[name]
+    floors = {**floors, "quote_precision": precision, "answer_recall": recall}
     return {k: (summary[k], floor) for k, floor in floors.items() if summary[k] < floor}
 
 
@@ -43,7 +57,7 @@ def _shortfalls(summary: dict, floors: dict) -> dict:
 def test_quality_floor(assistant, name: str) -> None:
     summary = summarise(run(assistant, read_gold(REPO / "tests" / "gold" / name)))["gesamt"]
     print(name, summary)
-    assert not _shortfalls(summary, FLOORS[name])
+    assert not _shortfalls(summary, FLOORS[name], name)
 
 
 @pytest.mark.parametrize("name", sorted(ADDED))
@@ -52,7 +66,7 @@ def test_quality_floor_on_added_documents(assistant, tmp_path: Path, name: str) 
     with extended_assistant(assistant, REPO / "tests" / "synthetic" / folder, tmp_path) as extended:
         summary = summarise(run(extended, read_gold(REPO / "tests" / "gold" / name)))["gesamt"]
     print(name, summary)
-    assert not _shortfalls(summary, floors)
+    assert not _shortfalls(summary, floors, name)
 
 
 def test_english_questions_find_their_passage(assistant) -> None:
@@ -60,7 +74,7 @@ def test_english_questions_find_their_passage(assistant) -> None:
         q for name in FLOORS for q in read_gold(REPO / "tests" / "gold" / name) if q.kind == "englisch"
     ]  # about the page
     summary = summarise(run(assistant, questions))["gesamt"]
-    assert len(questions) >= 30 and summary["hit@3"] >= 0.75
+    assert len(questions) >= 60 and summary["hit@3"] >= 0.94  # 0.972 on 2026-12-01 (0.75 with MiniLM)
 
 
 def test_gold_files_are_substantial() -> None:
