@@ -28,6 +28,21 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _settings() -> Settings:
+    """The one settings object of this run; an invalid BOT_ variable is one German sentence."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        wrong = ", ".join(f"BOT_{str(e['loc'][0]).upper()}" for e in exc.errors() if e.get("loc"))
+        _fail(
+            f"Ungültige Einstellung {wrong or 'BOT_…'}: bitte den Wert prüfen (siehe README, Einstellungen).",
+            2,
+        )
+        raise  # unreachable: _fail exits
+
+
 def _emit(data: dict) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -50,7 +65,7 @@ def index(
 
     from bot.index import build_index
 
-    settings = Settings()
+    settings = _settings()
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
@@ -146,7 +161,7 @@ def ask(
     """
     from bot.assistant import Assistant, error_answer
 
-    settings = Settings()
+    settings = _settings()
     try:
         assistant: Assistant | None = Assistant.load(settings)
         load_error = None
@@ -187,7 +202,7 @@ def check() -> None:
     """
     from bot.corpus import check_corpus
 
-    settings = Settings()
+    settings = _settings()
     try:
         errors, warnings, count = check_corpus(settings.corpus_dir)
     except BotError as exc:
@@ -221,7 +236,7 @@ def import_files(
 
     from bot.importer import import_file
 
-    settings = Settings()
+    settings = _settings()
     failures = 0
     for path in tqdm(
         files, desc="Importieren", unit="Datei", disable=as_json or len(files) < 2, file=sys.stderr
@@ -303,7 +318,7 @@ def evaluate(
     """
     from bot.evaluate import format_table, summarise
 
-    outcomes = _scored(gold, Settings())
+    outcomes = _scored(gold, _settings())
     summary = summarise(outcomes)
     if as_json:
         _emit(summary)
@@ -337,7 +352,7 @@ def tune(
     """
     from bot.tuning import fit_abstention, format_fit
 
-    typer.echo(format_fit(fit_abstention(_scored(gold, Settings()), refused_goal=refused_goal)))
+    typer.echo(format_fit(fit_abstention(_scored(gold, _settings()), refused_goal=refused_goal)))
 
 
 @app.command()
@@ -359,7 +374,7 @@ def report(
     from bot.referat import gap_report
     from bot.report import format_report
 
-    settings = Settings()
+    settings = _settings()
     try:
         start = dt.date.fromisoformat(since) if since else None
         end = dt.date.fromisoformat(until) if until else None
@@ -394,7 +409,7 @@ def bench(
     """
     from bot.bench import benchmark, latency_svg, machine
 
-    settings = Settings()
+    settings = _settings()
     size_list = [int(s) for s in sizes.split(",") if s.strip() and int(s) > 0]
     results = benchmark(settings.corpus_dir, size_list, repeats)
     rows = [dataclasses.asdict(r) for r in results]
@@ -454,7 +469,7 @@ def user_add(
 
     if rolle not in (STAFF, REFERAT):
         _fail(f"Unbekannte Rolle „{rolle}“: bitte {STAFF} oder {REFERAT}.", 2)
-    path = _users_file(Settings())
+    path = _users_file(_settings())
     try:
         replaced = add_account(path, name, _read_password(), rolle)  # type: ignore[arg-type]
     except BotError as exc:
@@ -467,7 +482,7 @@ def user_remove(name: Annotated[str, typer.Argument(help="Kontoname")]) -> None:
     """Löscht ein Konto (seine Gespräche löscht `python -m bot forget`)."""
     from bot.accounts import remove_account
 
-    path = _users_file(Settings())
+    path = _users_file(_settings())
     try:
         removed = remove_account(path, name)
     except BotError as exc:
@@ -483,7 +498,7 @@ def user_list() -> None:
     from bot.accounts import read_accounts
 
     try:
-        accounts = read_accounts(_users_file(Settings()))
+        accounts = read_accounts(_users_file(_settings()))
     except BotError as exc:
         _fail(str(exc))
     for name, account in sorted(accounts.items()):
@@ -506,7 +521,7 @@ def retention(
 
     from bot.history import apply_retention
 
-    settings = Settings()
+    settings = _settings()
     keep = days if days is not None else settings.retention_days
     if keep < 1:
         _fail("Bitte mindestens 1 Tag angeben.", 2)
@@ -534,7 +549,7 @@ def forget(name: Annotated[str, typer.Argument(help="Kontoname (Kennung), dessen
     from bot.history import forget_user
 
     try:
-        deleted = asyncio.run(forget_user(Settings(), normalise_name(name)))
+        deleted = asyncio.run(forget_user(_settings(), normalise_name(name)))
     except BotError as exc:
         _fail(str(exc))
     typer.echo(f"{deleted} Gespräche von {normalise_name(name)} gelöscht.")
