@@ -215,6 +215,28 @@ def _vocabulary_for(
     return tuple(dict.fromkeys(found))
 
 
+def _passage(
+    doc: Document, key: str, heads: tuple[str, ...], text: str, line: int, with_text: set, **kind: object
+) -> Passage:
+    """A passage of doc under heads, with the vocabulary its heading gives (none for the whole
+    document's outline, which stands under no heading)."""
+    vocabulary = heads or not kind
+    return Passage(
+        id=f"{doc.id}#{key}",
+        doc_id=doc.id,
+        title=doc.meta.titel,
+        headings=heads,
+        text=text,
+        line=line,
+        stand=doc.meta.stand.isoformat(),
+        quelle=doc.meta.quelle,
+        url=doc.meta.url,
+        questions=_vocabulary_for(doc.meta.fragen, heads, with_text) if vocabulary else (),
+        keywords=_vocabulary_for(doc.meta.stichworte, heads, with_text) if vocabulary else (),
+        **kind,
+    )
+
+
 def cut_passages(doc: Document, max_chars: int) -> list[Passage]:
     """The passages of one document, each at most max_chars characters of text."""
     passages: list[Passage] = []
@@ -226,19 +248,7 @@ def cut_passages(doc: Document, max_chars: int) -> list[Passage]:
         for piece in _pieces(text, max_chars):
             seen[section_key] = seen.get(section_key, 0) + 1
             passages.append(
-                Passage(
-                    id=f"{doc.id}#{section_key}-{seen[section_key]}",
-                    doc_id=doc.id,
-                    title=doc.meta.titel,
-                    headings=heads,
-                    text=piece,
-                    line=line,
-                    stand=doc.meta.stand.isoformat(),
-                    quelle=doc.meta.quelle,
-                    url=doc.meta.url,
-                    questions=_vocabulary_for(doc.meta.fragen, heads, with_text),
-                    keywords=_vocabulary_for(doc.meta.stichworte, heads, with_text),
-                )
+                _passage(doc, f"{section_key}-{seen[section_key]}", heads, piece, line, with_text)
             )
     return passages + _outlines(doc, passages, with_text)
 
@@ -254,35 +264,17 @@ def _outlines(doc: Document, passages: list[Passage], with_text: set[tuple[str, 
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for path in first_under:
         children.setdefault(path[:-1], []).append(path)
-    outlines = []
-    for parent, kids in children.items():
-        if len(kids) < 2:
-            continue
-        anchor = first_under[kids[0]]
-        key = slug(parent[-1]) if parent else "dokument"
-        vocabulary = (
-            (
-                _vocabulary_for(doc.meta.fragen, parent, with_text),
-                _vocabulary_for(doc.meta.stichworte, parent, with_text),
-            )
-            if parent
-            else ((), ())
+    return [
+        _passage(
+            doc,
+            f"{slug(parent[-1]) if parent else 'dokument'}-{OUTLINE}",
+            parent,
+            "\n".join(kid[-1] for kid in kids),
+            first_under[kids[0]].line,
+            with_text,
+            kind=OUTLINE,
+            parts=tuple(first_under[kid].id for kid in kids),
         )
-        outlines.append(
-            Passage(
-                id=f"{doc.id}#{key}-{OUTLINE}",
-                doc_id=doc.id,
-                title=doc.meta.titel,
-                headings=parent,
-                text="\n".join(kid[-1] for kid in kids),
-                line=anchor.line,
-                stand=doc.meta.stand.isoformat(),
-                quelle=doc.meta.quelle,
-                url=doc.meta.url,
-                questions=vocabulary[0],
-                keywords=vocabulary[1],
-                kind=OUTLINE,
-                parts=tuple(first_under[kid].id for kid in kids),
-            )
-        )
-    return outlines
+        for parent, kids in children.items()
+        if len(kids) >= 2
+    ]
