@@ -33,6 +33,8 @@ OUTLINE_ITEMS = 3
 OUTLINE_GAP = 1.0
 # The kinds of vectors the index holds per passage (see index._vector_records).
 DENSE_KINDS = ("text", "frage", "satz")
+# Up to this many stored vectors, each kind is asked for separately (see _dense).
+FILTERED_UP_TO = 50_000
 MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 # Logistic model of "the texts answer this" over the Signals below, printed by `python -m bot
 # tune` (C=0.1, standardised signals): fitted on dev, holdout and extra (the page) and on
@@ -198,28 +200,37 @@ class PolicyRetriever(BaseRetriever):
 
     def _dense(self, matrix: np.ndarray) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
         """Per question vector and kind of vector (passage text, example question, sentence):
-        each passage's best similarity among the dense candidates, and where one was found."""
+        each passage's best similarity among the dense candidates, and where one was found.
+
+        Each kind is asked for separately: one query for all kinds lets the many example
+        questions crowd out the passages' texts (dev hit@1 0.872 -> 0.835, added documents
+        0.800 -> 0.682). Chroma filters by brute force, which costs 17-28 ms per query at
+        14,000 vectors against 3-6 ms unfiltered; beyond FILTERED_UP_TO vectors the one
+        unfiltered query (with three times the candidates) keeps answers fast."""
         n = len(self.index.passages)
         vectors = [v.tolist() for v in matrix]
-        k = min(self.settings.candidates * 2, max(1, int(self.index.manifest.get("vectors", 0))))
-        out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in vectors]
-        for kind in DENSE_KINDS:
+        stored = max(1, int(self.index.manifest.get("vectors", 0)))
+        k = self.settings.candidates * 2
+        if stored <= FILTERED_UP_TO:
+            queries = [({"kind": kind}, min(k, stored), (kind,)) for kind in DENSE_KINDS]
+        else:
+            queries = [(None, min(k * len(DENSE_KINDS), stored), DENSE_KINDS)]
+        out = [{kind: (np.zeros(n), np.zeros(n, dtype=bool)) for kind in DENSE_KINDS} for _ in vectors]
+        for where, count, kinds in queries:
             result = self.index.collection.query(
-                query_embeddings=vectors,
-                n_results=k,
-                where={"kind": kind},
-                include=["metadatas", "distances"],
+                query_embeddings=vectors, n_results=count, where=where, include=["metadatas", "distances"]
             )
             for row, (metadatas, distances) in enumerate(
                 zip(result["metadatas"], result["distances"], strict=True)
             ):
-                scores, present = np.zeros(n), np.zeros(n, dtype=bool)
                 for metadata, distance in zip(metadatas, distances, strict=True):
+                    if metadata.get("kind") not in kinds:
+                        continue
+                    scores, present = out[row][metadata["kind"]]
                     position = self.index.position.get(metadata["passage_id"])
                     similarity = 1.0 - float(distance)
                     if position is not None and (not present[position] or similarity > scores[position]):
                         scores[position], present[position] = similarity, True
-                out[row][kind] = (scores, present)
         return out
 
     def _fused(self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
