@@ -17,19 +17,18 @@ from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.types import Feedback
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import NullPool
 
 from bot.audit import AuditLog
 from bot.config import Settings
+from bot.database import UNREACHABLE, open_engine, prepare
 from bot.errors import BotError
 from bot.feedback import FeedbackLog
 from bot.jsonl import older_than
 from bot.privacy import redact
 
 log = logging.getLogger(__name__)
-_UNREACHABLE = "Die Chat-Datenbank ist nicht erreichbar ({}); bitte BOT_DATABASE_URL prüfen."
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _TAGS = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 
@@ -116,37 +115,6 @@ FEEDBACKS = sa.Table(
 )
 
 
-def _engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        # A connection per use instead of a pool of 5 + 10: under 50 sessions the pool ran dry
-        # and Chainlit dropped the writes after 30 s (it logs and goes on). WAL lets readers go
-        # on while one writes; writers wait up to 30 s for each other instead of failing.
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_wal)
-        return engine
-    # PostgreSQL: enough connections for a worker's concurrent sessions (server default: 100).
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
-
-
-def _sqlite_wal(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def open_engine(settings: Settings) -> AsyncEngine:
-    """An engine on the chat database (the SQLite folder is created); dispose of it after use."""
-    return _engine(_prepare(settings))
-
-
-def _prepare(settings: Settings) -> str:
-    url = settings.resolved_database_url()
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return url
-
-
 async def ensure_schema(settings: Settings) -> None:
     """Create the tables that are missing (idempotent; several workers may start at once)."""
     engine = open_engine(settings)
@@ -160,7 +128,7 @@ async def ensure_schema(settings: Settings) -> None:
                 if attempt == 2:  # another worker created the same table in between: try again
                     raise
     except (OSError, SQLAlchemyError) as exc:
-        raise BotError(_UNREACHABLE.format(type(exc).__name__)) from exc
+        raise BotError(UNREACHABLE.format(type(exc).__name__)) from exc
     finally:
         await engine.dispose()
 
@@ -186,7 +154,7 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
     """
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(conninfo=_prepare(settings), user_thread_limit=200)
+        super().__init__(conninfo=prepare(settings), user_thread_limit=200)
         # Chainlit's own engine (never connected) has neither WAL nor a pool sized for load.
         self.engine = open_engine(settings)
         self.async_session = sessionmaker(bind=self.engine, expire_on_commit=False, class_=AsyncSession)
@@ -261,7 +229,7 @@ async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], use
                 await conn.execute(sa.delete(USERS).where(USERS.c.identifier == user))
             return result.rowcount or 0
     except (OSError, SQLAlchemyError) as exc:
-        raise BotError(_UNREACHABLE.format(type(exc).__name__)) from exc
+        raise BotError(UNREACHABLE.format(type(exc).__name__)) from exc
     finally:
         await engine.dispose()
 
