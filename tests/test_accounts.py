@@ -8,6 +8,7 @@ import json
 import uuid
 from pathlib import Path
 
+import bcrypt
 import pytest
 
 from bot import accounts
@@ -35,6 +36,29 @@ def test_password_accounts_check_hashes_and_keep_roles(tmp_path: Path) -> None:
     assert accounts.remove_account(users, "anna.schmidt") and not accounts.remove_account(
         users, "anna.schmidt"
     )
+
+
+def test_an_unknown_or_overlong_name_costs_the_same_bcrypt_check_as_a_wrong_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "konten.toml"
+    accounts.add_account(users, "anna", "ein-langes-passwort", "mitarbeitende")
+    checked: list[bytes] = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(
+        bcrypt, "checkpw", lambda secret, digest: checked.append(digest[:7]) or real(secret, digest)
+    )
+    tries = [("anna", "falsches-passwort"), ("niemand", "falsches-passwort"), ("anna", "ä" * 40)]
+    tries += [("n" * 5000, "falsches-passwort"), ("anna", "ein-langes-passwort" + "x" * 100)]
+    for name, password in tries:
+        assert accounts.verify(users, name, password).identity is None
+    # Every try, whatever it got wrong, pays one check at the accounts' cost (12 rounds).
+    assert checked == [b"$2b$12$"] * len(tries)
+    assert [accounts.verify(users, n, "falsch").known for n in ("ANNA ", "niemand", "n" * 5000)] == [
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(
