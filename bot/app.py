@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -19,7 +20,7 @@ from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import accounts
+from bot import accounts, signin
 from bot.answer import HINT_HEADING, Answer, Source
 from bot.assistant import Assistant, error_answer
 from bot.config import Settings
@@ -275,14 +276,14 @@ async def on_message(message: cl.Message) -> None:
         await cl.ElementSidebar.set_elements([])
 
 
+@functools.cache
+def _password_gate() -> signin.PasswordGate:
+    return signin.PasswordGate(_holder.settings)
+
+
 async def _password(username: str, password: str) -> cl.User | None:
-    settings = _holder.settings
-    try:
-        identity = await cl.make_async(accounts.check_password)(settings.users_file, username, password)
-    except BotError as exc:
-        log.error("%s", exc)
-        return None
-    return _user(identity)
+    # Throttled and logged; signin.SignInRequests knows the client's address and answers refusals.
+    return _user(await _password_gate().sign_in(username, password, signin.current_attempt()))
 
 
 async def _header(headers) -> cl.User | None:
@@ -336,8 +337,10 @@ def configure() -> None:
         sys.exit(f"Der Chat startet nicht: {exc}")
     except ValueError as exc:  # invalid BOT_ settings
         sys.exit(f"Der Chat startet nicht, eine Einstellung BOT_… ist ungültig: {exc}")
+    signin.trust_forwarded_from(settings, os.environ)
     if "password" in mode.methods:
         cl.password_auth_callback(_password)
+        server.add_middleware(signin.SignInRequests)  # inside SecurityHeaders, added below
     if "header" in mode.methods:
         cl.header_auth_callback(_header)
     if "entra-id" in mode.methods:
