@@ -26,6 +26,7 @@ from bot.assistant import Assistant, error_answer
 from bot.config import Settings
 from bot.errors import BotError
 from bot.markdown import literal
+from bot.ratelimit import Pace, slow_down_note
 
 log = logging.getLogger(__name__)
 # Earlier questions passed along, so that follow-ups such as "Und beim Datenschutz?" work.
@@ -232,9 +233,26 @@ async def _referat_view(command: str) -> None:
     ).send()
 
 
+async def _paced() -> bool:
+    """False when this session asks faster than a person types; it then gets a note (not for
+    every question of a flood: see bot/ratelimit.py)."""
+    settings = _holder.settings_or_defaults()
+    pace = cl.user_session.get("pace")
+    if pace is None:
+        pace = Pace(settings.questions_per_minute, settings.question_burst)
+        cl.user_session.set("pace", pace)
+    verdict = pace.admit()
+    if verdict.note:
+        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.error_disclosure)}_"
+        await cl.Message(content=note, author=settings.assistant_name).send()
+    return verdict.allowed
+
+
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
+    if not await _paced():
+        return
     if message.command in (REPORT_COMMAND, STATUS_COMMAND):
         await _referat_view(message.command)
         return

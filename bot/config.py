@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # Password checks (bcrypt, cost 12: ~0.2 s of one core each) at once per chat process; they
     # run in their own threads at lower priority, so that answers go first.
     signin_checks: int = Field(default=2, ge=1)
+    # Questions one chat session may send: question_burst at once, then questions_per_minute
+    # (a person types far slower; 0 switches the limit off, e.g. for capacity load tests).
+    questions_per_minute: float = Field(default=20.0, ge=0)
+    question_burst: int = Field(default=5, ge=1)
 
     # Chat history (Chainlit's SQLAlchemy data layer): SQLite under data_dir, or PostgreSQL
     # (postgresql+asyncpg://…) for several workers.

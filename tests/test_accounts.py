@@ -1,5 +1,5 @@
-"""Sign-in decisions, password accounts, roles, the sign-in throttle, feedback reasons, history
-redaction and retention."""
+"""Sign-in decisions, password accounts, roles, the sign-in throttle, the pace of questions,
+feedback reasons, history redaction and retention."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.errors import BotError
 from bot.feedback import FeedbackLog, reasons_in
 from bot.jsonl import JsonLines, older_than
+from bot.ratelimit import Pace, slow_down_note
 from bot.signin import UNAVAILABLE, Attempt, CheckQueue, PasswordGate, trust_forwarded_from
 from bot.throttle import Keys, Limits, ThrottleStore, address_group, decide
 
@@ -200,6 +201,21 @@ def test_trusted_proxies_are_addresses_and_reach_uvicorn() -> None:
     assert env == {"FORWARDED_ALLOW_IPS": ""}  # nobody's X-Forwarded-For is believed
     with pytest.raises(ValueError, match="BOT_TRUSTED_PROXIES"):
         Settings(trusted_proxies="*")
+
+
+def test_one_session_may_ask_a_few_at_once_then_only_as_fast_as_a_person_types() -> None:
+    clock = [0.0]
+    pace = Pace(per_minute=30, burst=3, clock=lambda: clock[0])
+    assert [pace.admit().allowed for _ in range(3)] == [True, True, True]
+    fourth = pace.admit()
+    assert not fourth.allowed and fourth.wait_s == pytest.approx(2.0) and fourth.note
+    assert pace.admit() == type(fourth)(False, pytest.approx(2.0), False)  # a flood: one note per 2 s
+    clock[0] = 2.0
+    assert pace.admit().allowed
+    assert pace.admit().note
+    assert slow_down_note(1.2).endswith("in 2 Sekunden noch einmal.") and "1 Sekunde " in slow_down_note(0.2)
+    unlimited = Pace(per_minute=0, burst=1)
+    assert all(unlimited.admit().allowed for _ in range(1000))
 
 
 def test_known_addresses_are_checked_first_and_a_flood_is_told_to_come_back() -> None:

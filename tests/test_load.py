@@ -35,6 +35,9 @@ from tests.conftest import bot_env, free_port
 
 pytestmark = pytest.mark.slow
 UPSTREAM = re.compile(r"upstream=(\S+) session=(\S+)")
+# These sessions ask again the moment an answer arrives (capacity, not a person's pace): the
+# per-session limit on questions (BOT_QUESTIONS_PER_MINUTE) is off for them.
+BACK_TO_BACK = {"BOT_QUESTIONS_PER_MINUTE": "0"}
 
 
 def _free_ports(count: int) -> int:
@@ -73,7 +76,7 @@ def _socket_sessions_per_worker(access_log: Path) -> dict[str, set[str]]:
 
 
 def test_ten_sessions_at_once_get_every_answer_with_the_disclosure(real_settings, tmp_path) -> None:
-    env = bot_env(real_settings, data_dir=tmp_path / "data")
+    env = bot_env(real_settings, data_dir=tmp_path / "data") | BACK_TO_BACK
     with serve(1, free_port(), folder=tmp_path / "run", proxy=False, env=env) as chat:
         result = run_load(chat.url, LoadPlan(sessions=10, duration_s=10))
 
@@ -87,7 +90,7 @@ def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_s
     if find_nginx() is None:
         pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
     data = [tmp_path / "data-1", tmp_path / "data-2"]
-    env = bot_env(real_settings, data_dir=data[0])
+    env = bot_env(real_settings, data_dir=data[0]) | BACK_TO_BACK
     with serve(
         2,
         _free_ports(3),
@@ -176,6 +179,7 @@ def test_two_signed_in_workers_share_one_postgresql_history(
         "BOT_USERS_FILE": str(users),
         "CHAINLIT_AUTH_SECRET": "s" * 48,
         "BOT_DATABASE_URL": database,
+        **BACK_TO_BACK,
     }
     with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         # Without signing in, no chat: the socket is refused by whichever worker it reaches.
