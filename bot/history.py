@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import sessionmaker
 
+from bot import throttle
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.database import UNREACHABLE, open_engine, prepare
@@ -211,6 +212,7 @@ class Pruned:
     threads: int
     audit_lines: int
     feedback_lines: int
+    signin_failures: int = 0
 
 
 async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], user: str | None = None) -> int:
@@ -235,7 +237,7 @@ async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], use
 
 
 async def apply_retention(settings: Settings, days: int, today: dt.datetime | None = None) -> Pruned:
-    """Delete conversations, audit and feedback lines older than `days` days."""
+    """Delete conversations, audit and feedback lines and sign-in failures older than `days` days."""
     now = today or dt.datetime.now(dt.UTC)
     # Chainlit writes createdAt as naive ISO time plus "Z"; ISO strings compare in time order.
     cutoff = (now - dt.timedelta(days=days)).replace(tzinfo=None).isoformat()
@@ -245,9 +247,12 @@ async def apply_retention(settings: Settings, days: int, today: dt.datetime | No
         threads=threads,
         audit_lines=AuditLog(settings.data_dir).prune(keep),
         feedback_lines=FeedbackLog(settings.data_dir).prune(keep),
+        signin_failures=await throttle.prune(settings, days, now.timestamp()),
     )
 
 
 async def forget_user(settings: Settings, identifier: str) -> int:
-    """Delete every conversation of one account and the account's record (a person's data)."""
+    """Delete every conversation of one account, its record and its sign-in failures and counts
+    (a person's data); the conversations deleted."""
+    await throttle.forget(settings, identifier)
     return await _delete_threads(settings, THREADS.c.userIdentifier == identifier, user=identifier)

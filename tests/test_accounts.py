@@ -494,12 +494,21 @@ def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settin
                 VALUES ('s-{tid}', 'x', 'user_message', '{tid}', false)""",
             f"""INSERT INTO feedbacks VALUES ('f-{tid}', 's-{tid}', '{tid}', 1, null)""",
         ]
+    for at, account in (("2026-01-01T10:00:00+00:00", "anna"), ("2026-11-24T10:00:00+00:00", "anna")):
+        inserts.append(
+            f"INSERT INTO signin_failures (at, account, address, wait_s) VALUES ('{at}', '{account}', 'x', 0)"
+        )
+    inserts.append(
+        "INSERT INTO signin_failures (at, account, address, wait_s) VALUES ('2026-11-24', 'bo', 'x', 0)"
+    )
     _run(_sql(settings, *inserts))
+    today = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    _run(throttle_rows(settings, today.timestamp()))
     AuditLog(settings.data_dir).append({"time": "2026-01-01T10:00:00+00:00"})
     AuditLog(settings.data_dir).append({"time": "2026-11-24T10:00:00+00:00"})
 
-    pruned = _run(apply_retention(settings, 90, dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
-    assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines) == (1, 1, 0)
+    pruned = _run(apply_retention(settings, 90, today))
+    assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines, pruned.signin_failures) == (1, 1, 0, 1)
 
     def ids(sql: str) -> set[str]:
         return {r[0] for r in _run(_sql(settings, sql))}
@@ -508,9 +517,24 @@ def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settin
     assert ids('SELECT "threadId" FROM steps') == {"neu", "bo"}
     assert ids('SELECT "threadId" FROM feedbacks') == {"neu", "bo"}
 
+    # Counts a day old are gone (they would start over anyway); the desk anna signed in from stays.
+    assert ids("SELECT kind FROM signin_counts") == {throttle.KNOWN}
+
     assert _run(forget_user(settings, "anna")) == 1
     assert ids("SELECT id FROM threads") == {"bo"}
     assert ids("SELECT identifier FROM users") == set()
+    assert ids("SELECT account FROM signin_failures") == {"bo"}
+    assert ids("SELECT kind FROM signin_counts") == set()
+
+
+async def throttle_rows(settings: Settings, now: float) -> None:
+    """anna signed in from her desk a week ago and was guessed at two days ago."""
+    store = ThrottleStore(settings)
+    try:
+        await store.succeeded(Keys.of("anna", "10.0.0.1"), now - 7 * 86400)
+        await store.attempt(Keys.of("anna", "10.9.9.9"), now - 2 * 86400, Limits())
+    finally:
+        await store.close()
 
 
 def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:
@@ -532,4 +556,20 @@ def test_the_referat_views_show_documents_and_escape_what_users_typed(real_setti
     )
     text = format_report_markdown(gap_report(settings))
     assert "\\[Link](http" in text and "\\*fett\\*" in text and "veraltet" in text
+    assert "keine fehlgeschlagenen Anmeldungen" in text and not (tmp_path / "chat.db").exists()
     assert json.dumps(gap_report(settings).to_json())  # serialisable for --json
+
+    async def two_failures() -> None:
+        store = ThrottleStore(settings)
+        try:
+            await store.failed("anna", "10.9.9.9", 0, 1_000_000.0)
+            await store.failed("unbekannt #0123abcd", "10.9.9.9", 60, 1_000_001.0)
+        finally:
+            await store.close()
+
+    _run(two_failures())
+    report = gap_report(settings)
+    assert "2 fehlgeschlagene Anmeldungen (2 Konten, 1 Adresse), davon 1× mit Wartezeit" in (
+        format_report_markdown(report)
+    )
+    assert report.to_json()["signins"] == {"failures": 2, "waits": 1, "accounts": 2, "addresses": 1}
