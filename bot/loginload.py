@@ -89,11 +89,14 @@ def from_address(source: str | None) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-async def try_sign_in(http: aiohttp.ClientSession, url: str, user: str, password: str) -> Try:
+async def try_sign_in(
+    http: aiohttp.ClientSession, url: str, user: str, password: str, headers: dict[str, str] | None = None
+) -> Try:
     """POST the login form as Chainlit's page does; the status and the chat's `detail`."""
     start = time.perf_counter()
     form = {"username": user, "password": password}
-    async with http.post(f"{url.rstrip('/')}/login", data=form, timeout=SIGN_IN_TIMEOUT) as response:
+    login = f"{url.rstrip('/')}/login"
+    async with http.post(login, data=form, headers=headers, timeout=SIGN_IN_TIMEOUT) as response:
         body = await response.text()
     ms = (time.perf_counter() - start) * 1000
     try:
