@@ -166,7 +166,12 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         and stand, and the corpus keeps the text (Chainlit would need a file store for them)."""
 
     async def update_thread(self, thread_id, name=None, user_id=None, metadata=None, tags=None):
-        """Thread names are the first question: redacted."""
+        """Thread names are the first question: redacted. So are the questions in the metadata:
+        Chainlit stores the user session there when a session ends, and its "history" holds
+        the conversation's questions as typed (bot/app.py keeps them for follow-ups)."""
+        if isinstance(metadata, dict) and isinstance(metadata.get("history"), list):
+            typed = metadata["history"]
+            metadata = {**metadata, "history": [redact(q) if isinstance(q, str) else q for q in typed]}
         await super().update_thread(
             thread_id, name=redact(name) if name else name, user_id=user_id, metadata=metadata, tags=tags
         )

@@ -437,6 +437,8 @@ def test_history_stores_questions_redacted_and_feedback_with_provenance(db_setti
         thread, question, run, answer = (str(uuid.uuid4()) for _ in range(4))
         typed = f"Darf ich Frau {PERSONAL[0]} ({PERSONAL[1]}, {PERSONAL[2]}, IBAN {PERSONAL[3]}) anschreiben?"
         await layer.update_thread(thread, name=typed)
+        # When a session ends Chainlit stores the user session, with the typed questions, here.
+        await layer.update_thread(thread, metadata={"history": [typed], "client_type": "webapp"})
         base = {"threadId": thread, "streaming": False, "createdAt": "2026-11-25T10:00:00Z", "metadata": {}}
         await layer.create_step(
             {**base, "id": question, "name": "anna", "type": "user_message", "output": typed}
