@@ -40,9 +40,11 @@ TOO_LONG = "Kontoname und Passwort sind zu lang."
 MAX_BODY = 16 * 1024
 # Password checks run at this niceness: bcrypt takes the cores answers leave idle, not theirs.
 CHECK_NICENESS = 10
-# Tries from addresses an account has not signed in from that may wait for a check, per check
-# slot (at ~0.2 s a check: a few seconds of waiting); more are told to come back later.
-WAITING_PER_CHECK = 20
+# How long a try from an address the account has not signed in from may wait for its check.
+MAX_QUEUE_S = 5.0
+# A refused try is answered after this pause: it costs nothing while waiting, and a script that
+# tries again at once makes one try a second per connection instead of a hundred.
+REFUSAL_DELAY_S = 1.0
 UNKNOWN_ADDRESS = "unbekannt"
 
 
@@ -86,23 +88,31 @@ def current_attempt() -> Attempt:
 
 class CheckQueue:
     """Password checks `size` at a time. Tries from known addresses (the account signed in from
-    there before) wait ahead of the others, and at most `limit` others wait at all: a flood from
-    new addresses cannot keep staff at their usual desks from signing in.
+    there before) wait ahead of the others, and no more others wait than the checks done in
+    max_wait_s (measured as they go): a flood from new addresses neither keeps staff at their
+    usual desks from signing in nor makes a new address wait for minutes.
 
     Example:
-        queue = CheckQueue(size=2, limit=40)
-        async with queue.slot(known=False):  # CheckQueue.Full if 40 unknown tries wait already
+        queue = CheckQueue(size=2, max_wait_s=5.0)
+        async with queue.slot(known=False):  # CheckQueue.Full if 5 s of checks wait already
             ...
     """
 
     class Full(Exception):
         """Too many tries from unknown addresses wait already."""
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, max_wait_s: float = 5.0, check_s: float = 0.25) -> None:
+        self.size = size
         self.free = size
-        self.limit = limit
+        self.max_wait_s = max_wait_s
+        self.check_s = check_s  # a moving average of how long a slot is held
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+
+    @property
+    def limit(self) -> int:
+        """How many tries from unknown addresses may wait now."""
+        return max(1, int(self.size * self.max_wait_s / self.check_s))
 
     @contextlib.asynccontextmanager
     async def slot(self, known: bool) -> AsyncIterator[None]:
@@ -121,9 +131,11 @@ class CheckQueue:
                 if turn.done() and not turn.cancelled():
                     self._release()  # the slot was handed over already: pass it on
                 raise
+        start = time.monotonic()
         try:
             yield
         finally:
+            self.check_s = 0.8 * self.check_s + 0.2 * (time.monotonic() - start)
             self._release()
 
     def _release(self) -> None:
@@ -157,7 +169,7 @@ class PasswordGate:
         self.settings = settings
         self.limits = Limits.of(settings)
         self.store = store or ThrottleStore(settings)
-        self.queue = CheckQueue(settings.signin_checks, settings.signin_checks * WAITING_PER_CHECK)
+        self.queue = CheckQueue(settings.signin_checks, MAX_QUEUE_S)
         self._checks: ThreadPoolExecutor | None = None
 
     @property
@@ -185,6 +197,7 @@ class PasswordGate:
         if not decision.allowed:
             log.debug("Anmeldung abgewiesen (Wartezeit): Adresse %s", attempt.address)
             attempt.refuse(too_many(decision.wait_s), 429, decision.wait_s)
+            await asyncio.sleep(REFUSAL_DELAY_S)
             return None
         loop = asyncio.get_running_loop()
         users = self.settings.users_file
@@ -194,6 +207,7 @@ class PasswordGate:
         except CheckQueue.Full:
             log.debug("Anmeldung abgewiesen (Warteschlange voll): Adresse %s", attempt.address)
             attempt.refuse(BUSY, 503, 60)
+            await asyncio.sleep(REFUSAL_DELAY_S)
             return None
         except BotError as exc:  # the users file is missing or broken
             log.error("%s", exc)

@@ -39,6 +39,7 @@ from bot.errors import BotError
 PAIR, ADDRESS, ACCOUNT, KNOWN = "konto-adresse", "adresse", "konto", "bekannt"
 COUNTED = (PAIR, ADDRESS, ACCOUNT)
 PRUNE_EVERY_S = 3600.0
+HELD_SETTLED_S = 30.0  # longer than any password check waits and takes
 
 SCHEMA = sa.MetaData()
 COUNTS = sa.Table(
@@ -233,6 +234,11 @@ class ThrottleStore:
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._pruned_at = 0.0
+        # Holds of an account from an address, and of an address, seen in the database: while
+        # one lasts every try it covers is refused, so no success can lift it early, and this
+        # process refuses such tries without asking the database (a flood's tries). Only once the
+        # try that began the hold is surely over (HELD_SETTLED_S): that try itself may succeed.
+        self._held: dict[str, float] = {}
 
     async def _ready(self) -> AsyncEngine:
         if self._engine is None:
@@ -257,16 +263,23 @@ class ThrottleStore:
 
     async def attempt(self, keys: Keys, now: float, limits: Limits) -> Decision:
         """Count one try, if it may go, in one transaction; BotError if the database is away."""
+        held = max((self._held.get(keys.key(k), 0.0) for k in (PAIR, ADDRESS)), default=0.0)
+        if held > now:
+            return Decision(False, held - now, {})
         try:
             engine = await self._ready()
             async with engine.connect() as conn:  # a refusal needs no write, and no lock
-                decision = decide(await self._read(conn, keys), now, limits)
+                counts = await self._read(conn, keys)
+            decision = decide(counts, now, limits)
             if decision.allowed:
                 async with engine.begin() as conn:
                     await self._lock(conn, keys)
-                    decision = decide(await self._read(conn, keys, lock=True), now, limits)
+                    counts = await self._read(conn, keys, lock=True)
+                    decision = decide(counts, now, limits)
                     if decision.allowed:
                         await self._write(conn, keys, decision.counts)
+                        counts = decision.counts
+            self._remember_holds(keys, counts, now)
             if now - self._pruned_at > PRUNE_EVERY_S:
                 self._pruned_at = now
                 async with engine.begin() as conn:
@@ -275,8 +288,18 @@ class ThrottleStore:
         except (OSError, SQLAlchemyError) as exc:
             raise _unreachable(exc) from exc
 
+    def _remember_holds(self, keys: Keys, counts: Mapping[str, Count], now: float) -> None:
+        if len(self._held) > 100_000:
+            self._held = {k: until for k, until in self._held.items() if until > now}
+        for kind in (PAIR, ADDRESS):
+            count = counts.get(kind)
+            if count and count.held_until > now and now - count.last_try > HELD_SETTLED_S:
+                self._held[keys.key(kind)] = count.held_until
+
     async def succeeded(self, keys: Keys, now: float) -> None:
         """A success resets the counts of this account and address, and makes the address known."""
+        for kind in (PAIR, ADDRESS):
+            self._held.pop(keys.key(kind), None)
         try:
             engine = await self._ready()
             async with engine.begin() as conn:
