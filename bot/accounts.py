@@ -25,10 +25,14 @@ REFERAT = "referat"
 Role = Literal["mitarbeitende", "referat"]
 MIN_PASSWORD = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
+MAX_NAME_CHARS = 254  # an e-mail address at most; a longer name is no account
 MIN_SECRET = 32
-# Compared against when the account does not exist, so that a wrong name takes as long as a
-# wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = bcrypt.hashpw(b"kein-konto", bcrypt.gensalt(rounds=4))
+BCRYPT_ROUNDS = 12
+# Compared against when the account does not exist, so that a wrong name costs as much as a
+# wrong password and does not reveal which accounts exist: the same cost as add_account's
+# hashes (a cost-4 hash here answered unknown names in 4 ms instead of 250). The password
+# behind it was random and is gone.
+_DUMMY_HASH = b"$2b$12$8Vwbg79JxboquPViHMqOo.wnLRukQ6OkksvTgrPjhyfrOPpVDUNRK"
 
 
 class Account(BaseModel):
@@ -107,7 +111,7 @@ def add_account(path: Path, name: str, password: str, role: Role) -> bool:
         raise BotError(f"Das Passwort darf höchstens {MAX_PASSWORD_BYTES} Bytes lang sein.")
     accounts = read_accounts(path) if path.exists() else {}
     replaced = name in accounts
-    digest = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=12)).decode("ascii")
+    digest = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode("ascii")
     accounts[name] = Account(passwort_hash=digest, rolle=role)
     _write_accounts(path, accounts)
     return replaced
@@ -122,20 +126,34 @@ def remove_account(path: Path, name: str) -> bool:
     return True
 
 
-def check_password(path: Path, name: str, password: str) -> Identity | None:
-    """The account's identity if the password matches; None otherwise (same cost either way)."""
-    account = read_accounts(path).get(normalise_name(name))
-    secret = password.encode("utf-8")
-    if len(secret) > MAX_PASSWORD_BYTES:
-        return None
-    digest = account.passwort_hash.encode("ascii") if account else _DUMMY_HASH
+@dataclass(frozen=True)
+class Verification:
+    """A password check: who signed in (None if nobody), and whether the name is an account."""
+
+    identity: Identity | None
+    known: bool
+
+
+def verify(path: Path, name: str, password: str) -> Verification:
+    """Check a name and password; a wrong name costs one bcrypt check, as a wrong password does."""
+    name = normalise_name(name)
+    account = read_accounts(path).get(name) if len(name) <= MAX_NAME_CHARS else None
+    secret = password.encode("utf-8", errors="replace")
     try:
-        ok = bcrypt.checkpw(secret, digest)
+        digest = account.passwort_hash.encode("ascii") if account else _DUMMY_HASH
+        if len(secret) > MAX_PASSWORD_BYTES:
+            # bcrypt would read only the first 72 bytes (bcrypt 5 refuses more): never a match,
+            # but checked all the same, so that the answer takes as long as any other.
+            secret, digest = secret[:MAX_PASSWORD_BYTES], _DUMMY_HASH
+        ok = bcrypt.checkpw(secret, digest) and account is not None and digest != _DUMMY_HASH
     except ValueError:  # a damaged hash in the file
         ok = False
-    if not ok or account is None:
-        return None
-    return Identity(normalise_name(name), account.rolle, "password")
+    return Verification(Identity(name, account.rolle, "password") if ok else None, account is not None)
+
+
+def check_password(path: Path, name: str, password: str) -> Identity | None:
+    """The account's identity if the password matches; None otherwise (same cost either way)."""
+    return verify(path, name, password).identity
 
 
 def _role(identifier: str, groups: str, settings: Settings) -> Role:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -20,12 +21,13 @@ from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import accounts
+from bot import accounts, signin
 from bot.answer import HINT_HEADING, Answer, Source
 from bot.assistant import Assistant, error_answer
 from bot.config import Settings
 from bot.errors import BotError
 from bot.markdown import literal
+from bot.ratelimit import Pace, slow_down_note
 
 log = logging.getLogger(__name__)
 # Earlier questions passed along, so that follow-ups such as "Und beim Datenschutz?" work.
@@ -263,9 +265,26 @@ async def _referat_view(command: str) -> None:
     ).send()
 
 
+async def _paced() -> bool:
+    """False when this session asks faster than a person types; it then gets a note (not for
+    every question of a flood: see bot/ratelimit.py)."""
+    settings = _holder.settings_or_defaults()
+    pace = cl.user_session.get("pace")
+    if pace is None:
+        pace = Pace(settings.questions_per_minute, settings.question_burst)
+        cl.user_session.set("pace", pace)
+    verdict = pace.admit()
+    if verdict.note:
+        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.error_disclosure)}_"
+        await cl.Message(content=note, author=settings.assistant_name).send()
+    return verdict.allowed
+
+
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
+    if not await _paced():
+        return
     if message.command in (REPORT_COMMAND, STATUS_COMMAND):
         await _referat_view(message.command)
         return
@@ -307,14 +326,14 @@ async def on_message(message: cl.Message) -> None:
         await cl.ElementSidebar.set_elements([])
 
 
+@functools.cache
+def _password_gate() -> signin.PasswordGate:
+    return signin.PasswordGate(_holder.settings)
+
+
 async def _password(username: str, password: str) -> cl.User | None:
-    settings = _holder.settings
-    try:
-        identity = await cl.make_async(accounts.check_password)(settings.users_file, username, password)
-    except BotError as exc:
-        log.error("%s", exc)
-        return None
-    return _user(identity)
+    # Throttled and logged; signin.SignInRequests knows the client's address and answers refusals.
+    return _user(await _password_gate().sign_in(username, password, signin.current_attempt()))
 
 
 async def _header(headers) -> cl.User | None:
@@ -368,8 +387,10 @@ def configure() -> None:
         sys.exit(f"Der Chat startet nicht: {exc}")
     except ValueError as exc:  # invalid BOT_ settings
         sys.exit(f"Der Chat startet nicht, eine Einstellung BOT_… ist ungültig: {exc}")
+    signin.trust_forwarded_from(settings, os.environ)
     if "password" in mode.methods:
         cl.password_auth_callback(_password)
+        server.add_middleware(signin.SignInRequests)  # inside SecurityHeaders, added below
     if "header" in mode.methods:
         cl.header_auth_callback(_header)
     if "entra-id" in mode.methods:

@@ -361,7 +361,7 @@ def report(
     until: Annotated[str | None, typer.Option(help="Bis Datum (JJJJ-MM-TT).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Bericht als eine JSON-Zeile.")] = False,
 ) -> None:
-    """Wissenslücken: nicht beantwortete Fragen (gruppiert), negative Rückmeldungen, (nie) zitierte Dokumente.
+    """Wissenslücken: abgelehnte Fragen, negative Rückmeldungen, (nie) zitierte Dokumente, Fehlanmeldungen.
 
     Examples:
 
@@ -509,7 +509,7 @@ def user_list() -> None:
 def retention(
     days: Annotated[int | None, typer.Option(help="Tage (Standard: BOT_RETENTION_DAYS).")] = None,
 ) -> None:
-    """Löscht Gespräche, Rückmeldungen und Audit-Zeilen, die älter sind als die Aufbewahrungsfrist.
+    """Löscht Gespräche, Rückmeldungen, Audit-Zeilen und Anmelde-Fehlversuche, die älter sind als die Frist.
 
     Examples:
 
@@ -531,13 +531,14 @@ def retention(
         _fail(str(exc))
     typer.echo(
         f"Älter als {keep} Tage gelöscht: {pruned.threads} Gespräche, "
-        f"{pruned.feedback_lines} Rückmeldungen, {pruned.audit_lines} Audit-Zeilen."
+        f"{pruned.feedback_lines} Rückmeldungen, {pruned.audit_lines} Audit-Zeilen, "
+        f"{pruned.signin_failures} Anmelde-Fehlversuche."
     )
 
 
 @app.command()
 def forget(name: Annotated[str, typer.Argument(help="Kontoname (Kennung), dessen Gespräche gehen")]) -> None:
-    """Löscht alle gespeicherten Gespräche einer Person und ihren Eintrag in der Chat-Datenbank.
+    """Löscht alle gespeicherten Gespräche einer Person, ihren Eintrag und ihre Anmelde-Fehlversuche.
 
     Examples:
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -99,6 +100,31 @@ class Settings(BaseSettings):
     auth_role_header: str | None = None
     # Header and Entra ID accounts with the role "referat" (identifiers, comma-separated).
     referat_users: Annotated[list[str], NoDecode] = []
+    # The reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names
+    # the client; from any other address the header is ignored. Handed to uvicorn as
+    # FORWARDED_ALLOW_IPS. The default fits nginx on the same machine (deploy/nginx.conf.template).
+    trusted_proxies: Annotated[list[str], NoDecode] = ["127.0.0.1", "::1"]
+
+    # Failed password sign-ins (bot/throttle.py), counted in the chat database for all workers.
+    # After signin_tries failures for one account from one address, or signin_address_tries from
+    # one address for any accounts, the next try waits signin_wait_s, each further failure twice
+    # as long, up to signin_max_wait_s. signin_account_tries failures on one account from all
+    # addresses together (NIST SP 800-63B: at most 100) make addresses wait that the account has
+    # not signed in from before. A success resets; a count without tries for signin_forget_s
+    # starts over.
+    signin_tries: int = Field(default=5, ge=1)
+    signin_address_tries: int = Field(default=20, ge=1)
+    signin_account_tries: int = Field(default=100, ge=1)
+    signin_wait_s: float = Field(default=60.0, gt=0)
+    signin_max_wait_s: float = Field(default=900.0, gt=0)
+    signin_forget_s: float = Field(default=86400.0, gt=0)
+    # Password checks (bcrypt, cost 12: ~0.2 s of one core each) at once per chat process; they
+    # run in their own threads at lower priority, so that answers go first.
+    signin_checks: int = Field(default=2, ge=1)
+    # Questions one chat session may send: question_burst at once, then questions_per_minute
+    # (a person types far slower; 0 switches the limit off, e.g. for capacity load tests).
+    questions_per_minute: float = Field(default=20.0, ge=0)
+    question_burst: int = Field(default=5, ge=1)
 
     # Chat history (Chainlit's SQLAlchemy data layer): SQLite under data_dir, or PostgreSQL
     # (postgresql+asyncpg://…) for several workers.
@@ -117,6 +143,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip().lower() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        entries = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+        if not isinstance(entries, list):
+            return value
+        for entry in filter(None, entries):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"BOT_TRUSTED_PROXIES: {entry!r} ist keine IP-Adresse und kein Netz (z. B. 10.0.0.5)"
+                ) from None
+        return [e for e in entries if e]
 
     def resolved_database_url(self) -> str:
         """Where chat history lives: BOT_DATABASE_URL, or an SQLite file under data_dir."""

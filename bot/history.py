@@ -17,19 +17,19 @@ from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.types import Feedback
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import NullPool
 
+from bot import throttle
 from bot.audit import AuditLog
 from bot.config import Settings
+from bot.database import UNREACHABLE, open_engine, prepare
 from bot.errors import BotError
 from bot.feedback import FeedbackLog
 from bot.jsonl import older_than
 from bot.privacy import redact
 
 log = logging.getLogger(__name__)
-_UNREACHABLE = "Die Chat-Datenbank ist nicht erreichbar ({}); bitte BOT_DATABASE_URL prüfen."
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _TAGS = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 
@@ -116,37 +116,6 @@ FEEDBACKS = sa.Table(
 )
 
 
-def _engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        # A connection per use instead of a pool of 5 + 10: under 50 sessions the pool ran dry
-        # and Chainlit dropped the writes after 30 s (it logs and goes on). WAL lets readers go
-        # on while one writes; writers wait up to 30 s for each other instead of failing.
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_wal)
-        return engine
-    # PostgreSQL: enough connections for a worker's concurrent sessions (server default: 100).
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
-
-
-def _sqlite_wal(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def open_engine(settings: Settings) -> AsyncEngine:
-    """An engine on the chat database (the SQLite folder is created); dispose of it after use."""
-    return _engine(_prepare(settings))
-
-
-def _prepare(settings: Settings) -> str:
-    url = settings.resolved_database_url()
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return url
-
-
 async def ensure_schema(settings: Settings) -> None:
     """Create the tables that are missing (idempotent; several workers may start at once)."""
     engine = open_engine(settings)
@@ -160,7 +129,7 @@ async def ensure_schema(settings: Settings) -> None:
                 if attempt == 2:  # another worker created the same table in between: try again
                     raise
     except (OSError, SQLAlchemyError) as exc:
-        raise BotError(_UNREACHABLE.format(type(exc).__name__)) from exc
+        raise BotError(UNREACHABLE.format(type(exc).__name__)) from exc
     finally:
         await engine.dispose()
 
@@ -186,7 +155,7 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
     """
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(conninfo=_prepare(settings), user_thread_limit=200)
+        super().__init__(conninfo=prepare(settings), user_thread_limit=200)
         # Chainlit's own engine (never connected) has neither WAL nor a pool sized for load.
         self.engine = open_engine(settings)
         self.async_session = sessionmaker(bind=self.engine, expire_on_commit=False, class_=AsyncSession)
@@ -197,7 +166,12 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         and stand, and the corpus keeps the text (Chainlit would need a file store for them)."""
 
     async def update_thread(self, thread_id, name=None, user_id=None, metadata=None, tags=None):
-        """Thread names are the first question: redacted."""
+        """Thread names are the first question: redacted. So are the questions in the metadata:
+        Chainlit stores the user session there when a session ends, and its "history" holds
+        the conversation's questions as typed (bot/app.py keeps them for follow-ups)."""
+        if isinstance(metadata, dict) and isinstance(metadata.get("history"), list):
+            typed = metadata["history"]
+            metadata = {**metadata, "history": [redact(q) if isinstance(q, str) else q for q in typed]}
         await super().update_thread(
             thread_id, name=redact(name) if name else name, user_id=user_id, metadata=metadata, tags=tags
         )
@@ -243,6 +217,7 @@ class Pruned:
     threads: int
     audit_lines: int
     feedback_lines: int
+    signin_failures: int = 0
 
 
 async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], user: str | None = None) -> int:
@@ -261,13 +236,13 @@ async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], use
                 await conn.execute(sa.delete(USERS).where(USERS.c.identifier == user))
             return result.rowcount or 0
     except (OSError, SQLAlchemyError) as exc:
-        raise BotError(_UNREACHABLE.format(type(exc).__name__)) from exc
+        raise BotError(UNREACHABLE.format(type(exc).__name__)) from exc
     finally:
         await engine.dispose()
 
 
 async def apply_retention(settings: Settings, days: int, today: dt.datetime | None = None) -> Pruned:
-    """Delete conversations, audit and feedback lines older than `days` days."""
+    """Delete conversations, audit and feedback lines and sign-in failures older than `days` days."""
     now = today or dt.datetime.now(dt.UTC)
     # Chainlit writes createdAt as naive ISO time plus "Z"; ISO strings compare in time order.
     cutoff = (now - dt.timedelta(days=days)).replace(tzinfo=None).isoformat()
@@ -277,9 +252,12 @@ async def apply_retention(settings: Settings, days: int, today: dt.datetime | No
         threads=threads,
         audit_lines=AuditLog(settings.data_dir).prune(keep),
         feedback_lines=FeedbackLog(settings.data_dir).prune(keep),
+        signin_failures=await throttle.prune(settings, days, now.timestamp()),
     )
 
 
 async def forget_user(settings: Settings, identifier: str) -> int:
-    """Delete every conversation of one account and the account's record (a person's data)."""
+    """Delete every conversation of one account, its record and its sign-in failures and counts
+    (a person's data); the conversations deleted."""
+    await throttle.forget(settings, identifier)
     return await _delete_threads(settings, THREADS.c.userIdentifier == identifier, user=identifier)

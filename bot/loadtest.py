@@ -11,6 +11,8 @@ Examples:
     python -m bot.loadtest --sessions 50 --duration 60 --think 5      # 5 s reading between questions
     BOT_LOADTEST_PASSWORD=… python -m bot.loadtest --user pflege1     # a chat with sign-in
     python -m bot.loadtest --url http://127.0.0.1:8000 --transport websocket --json last.json
+    python -m bot.loadtest --sessions 10 --think 2 --flooders 1  # one session sends 20 questions/s
+    BOT_LOADTEST_PASSWORD=… python -m bot.loadtest --user pflege1 --think 2 --login-flood 50
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +34,8 @@ from pathlib import Path
 
 import aiohttp
 import socketio
+
+from bot.ratelimit import SLOW_DOWN_MARK
 
 QUESTIONS = (
     "Darf ich Klientendaten in ChatGPT kopieren?",
@@ -85,7 +90,9 @@ class LoadPlan:
 
     think_s is the mean pause after each answer (a person reading it), drawn uniformly from
     0.5-1.5 x think_s, and the first question waits up to think_s, so sessions do not ask in
-    lock-step as real people do not; cookie carries a login.
+    lock-step as real people do not; cookie carries a login. flooders more sessions send a
+    question every flood_interval_s without waiting for answers (a script, not a person); their
+    replies are counted, not timed.
     """
 
     sessions: int
@@ -94,6 +101,8 @@ class LoadPlan:
     transports: tuple[str, ...] = BROWSER_TRANSPORTS
     think_s: float = 0.0
     cookie: str = ""
+    flooders: int = 0
+    flood_interval_s: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,11 @@ class LoadResult:
     p95_ms: float | None
     max_ms: float | None
     error_samples: tuple[str, ...] = ()
+    # The flooding sessions: questions sent, and their replies by kind.
+    flood_sent: int = 0
+    flood_answers: int = 0
+    flood_notes: int = 0
+    flood_errors: int = 0
 
     @property
     def answers_per_s(self) -> float:
@@ -122,6 +136,7 @@ class _Tally:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    flood: Counter[str] = field(default_factory=Counter)
 
     def error(self, message: str) -> None:
         """Count an error and keep the first few messages for the report."""
@@ -178,8 +193,8 @@ class ChatSession:
         # The server answers connection_successful with task_end; only then is the session set up.
         await asyncio.wait_for(self._idle.wait(), timeout)
 
-    async def ask(self, question: str, timeout: float = ANSWER_TIMEOUT_S) -> tuple[str, float]:
-        """Send a question; return the reply and the milliseconds until it arrived."""
+    async def send(self, question: str) -> None:
+        """Send a question as the page does, without waiting for the reply."""
         message = {
             "threadId": "",
             "id": str(uuid.uuid4()),
@@ -189,11 +204,21 @@ class ChatSession:
             "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "metadata": {"location": f"{self.url}/"},
         }
-        while not self._replies.empty():  # nothing left over from before this question counts
-            self._replies.get_nowait()
+        await self._client.emit("client_message", {"message": message, "fileReferences": []})
+
+    def replies(self) -> list[str]:
+        """The replies that arrived and were not taken yet."""
+        taken = []
+        while not self._replies.empty():
+            taken.append(self._replies.get_nowait())
+        return taken
+
+    async def ask(self, question: str, timeout: float = ANSWER_TIMEOUT_S) -> tuple[str, float]:
+        """Send a question; return the reply and the milliseconds until it arrived."""
+        self.replies()  # nothing left over from before this question counts
         self._idle.clear()
         start = time.perf_counter()
-        await self._client.emit("client_message", {"message": message, "fileReferences": []})
+        await self.send(question)
         try:
             reply = await asyncio.wait_for(self._replies.get(), timeout)
             latency_ms = (time.perf_counter() - start) * 1000
@@ -277,7 +302,35 @@ async def _one_session(
             await session.close()
 
 
-def _percentile(values: Sequence[float], p: float) -> float | None:
+async def _flood_session(
+    number: int, url: str, plan: LoadPlan, deadline: float, tally: _Tally, http: aiohttp.ClientSession
+) -> None:
+    """Send a question every flood_interval_s until the deadline, never waiting; count the replies."""
+    try:
+        session = await _connected(url, plan.transports, http, plan.cookie)
+    except ChatError as exc:
+        tally.error(f"Flut-Sitzung {number}: {exc}")
+        return
+    try:
+        turn = number
+        while time.monotonic() < deadline and session.connected:
+            await session.send(plan.questions[turn % len(plan.questions)])
+            tally.flood["sent"] += 1
+            turn += 1
+            await asyncio.sleep(plan.flood_interval_s)
+        await asyncio.sleep(2.0)  # the last replies on their way
+        for reply in session.replies():
+            if SLOW_DOWN_MARK in reply and DISCLOSURE_MARK in reply:  # the note discloses the AI too
+                tally.flood["notes"] += 1
+            elif DISCLOSURE_MARK in reply and ERROR_MARK not in reply:
+                tally.flood["answers"] += 1
+            else:
+                tally.flood["errors"] += 1
+    finally:
+        await session.close()
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
     """The p-th percentile (0–100), interpolated; None without values."""
     if not values:
         return None
@@ -294,10 +347,14 @@ def summarise(sessions: int, duration_s: float, tally: _Tally) -> LoadResult:
         duration_s=round(duration_s, 2),
         answers=len(latencies),
         errors=tally.errors,
-        p50_ms=_rounded(_percentile(latencies, 50)),
-        p95_ms=_rounded(_percentile(latencies, 95)),
+        p50_ms=_rounded(percentile(latencies, 50)),
+        p95_ms=_rounded(percentile(latencies, 95)),
         max_ms=_rounded(max(latencies, default=None)),
         error_samples=tuple(tally.error_samples),
+        flood_sent=tally.flood["sent"],
+        flood_answers=tally.flood["answers"],
+        flood_notes=tally.flood["notes"],
+        flood_errors=tally.flood["errors"],
     )
 
 
@@ -309,12 +366,15 @@ async def run_load_async(url: str, plan: LoadPlan) -> LoadResult:
     """The plan's sessions ask in turn until its duration is over; see run_load."""
     if plan.sessions < 1 or plan.duration_s <= 0 or not plan.questions or plan.think_s < 0:
         raise ValueError("sessions ≥ 1, duration_s > 0, think_s ≥ 0 and at least one question are needed")
+    if plan.flooders < 0 or plan.flood_interval_s <= 0:
+        raise ValueError("flooders ≥ 0 and flood_interval_s > 0 are needed")
     tally = _Tally()
     start = time.monotonic()
     deadline = start + plan.duration_s
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        runs = (_one_session(n, url, plan, deadline, tally, http) for n in range(plan.sessions))
+        runs = [_one_session(n, url, plan, deadline, tally, http) for n in range(plan.sessions)]
+        runs += [_flood_session(n, url, plan, deadline, tally, http) for n in range(plan.flooders)]
         await asyncio.gather(*runs)
     return summarise(plan.sessions, time.monotonic() - start, tally)
 
@@ -379,6 +439,13 @@ def table(result: LoadResult) -> str:
         ("p95 (ms)", ms(result.p95_ms)),
         ("max (ms)", ms(result.max_ms)),
     ]
+    if result.flood_sent:
+        rows += [
+            ("Flut: gesendete Fragen", str(result.flood_sent)),
+            ("Flut: beantwortet", str(result.flood_answers)),
+            ("Flut: Hinweis „langsamer“", str(result.flood_notes)),
+            ("Flut: Fehler", str(result.flood_errors)),
+        ]
     lines = ["| Kennzahl | Wert |", "|---|---:|", *(f"| {k} | {v} |" for k, v in rows)]
     lines += [f"- {sample}" for sample in result.error_samples]
     return "\n".join(lines)
@@ -410,8 +477,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--think", type=float, default=0.0, help="Lesepause nach jeder Antwort in Sekunden")
     parser.add_argument("--user", help=f"mit diesem Konto anmelden (Passwort aus {PASSWORD_ENV})")
     parser.add_argument("--question", action="append", help="eigene Frage (mehrfach möglich)")
+    parser.add_argument(
+        "--flooders",
+        type=int,
+        default=0,
+        help="zusätzliche Sitzungen, die fragen, ohne auf Antworten zu warten",
+    )
+    parser.add_argument(
+        "--flood-every", type=float, default=0.05, help="Abstand der Fragen einer flutenden Sitzung (s)"
+    )
+    parser.add_argument(
+        "--login-flood",
+        type=int,
+        default=0,
+        help="so viele falsche Anmeldungen gleichzeitig, von 127.0.0.2 an (python -m bot.loginload)",
+    )
+    parser.add_argument(
+        "--login-flood-user",
+        help="die falschen Anmeldungen alle für dieses Konto (sonst je Versuch ein Name)",
+    )
     parser.add_argument("--json", type=Path, help="Ergebnis zusätzlich als JSON in diese Datei")
     return parser
+
+
+async def _measure(url: str, plan: LoadPlan, login_flood: int, flood_user: str | None = None):
+    """The load run and, beside it for the same time, a flood of wrong sign-ins (if asked for)."""
+    if not login_flood:
+        return await run_load_async(url, plan), None
+    from bot.loginload import flood_async
+
+    load, flood = await asyncio.gather(
+        run_load_async(url, plan), flood_async(url, login_flood, plan.duration_s, user=flood_user)
+    )
+    return load, flood
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -432,12 +530,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
     try:
-        plan = LoadPlan(args.sessions, args.duration, questions, transports, args.think, cookie)
-        result = run_load(args.url, plan)
+        plan = LoadPlan(
+            args.sessions,
+            args.duration,
+            questions,
+            transports,
+            args.think,
+            cookie,
+            flooders=args.flooders,
+            flood_interval_s=args.flood_every,
+        )
+        result, flood = asyncio.run(_measure(args.url, plan, args.login_flood, args.login_flood_user))
     except ValueError as exc:
         print(f"Ungültige Angaben: {exc}", file=sys.stderr)
         return 2
     print(table(result))
+    if flood is not None:
+        from bot.loginload import flood_table
+
+        print()
+        print(flood_table(flood))
     if args.json:
         record = {
             "url": args.url,
@@ -446,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "signed_in": bool(cookie),
             "questions": list(questions),
             **asdict(result),
+            "login_flood": asdict(flood) if flood is not None else None,
         }
         args.json.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return 1 if result.errors else 0

@@ -5,26 +5,39 @@ The CLI prints them (`report`, `check`); the chat shows them, as Markdown, to th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 
+from bot import throttle
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.corpus import check_corpus, load_corpus
+from bot.errors import BotError
 from bot.feedback import FeedbackLog
 from bot.index import read_manifest
 from bot.markdown import cell
 from bot.report import GapReport, build_report
 
+log = logging.getLogger(__name__)
+
 
 def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
-    """The report over a time range, from the audit, the feedback and the current index."""
+    """The report over a time range, from the audit, the feedback, the current index and the
+    chat database's sign-in failures. Not for a running event loop (the chat calls it in a thread)."""
     manifest = read_manifest(settings.index_dir) or {"documents": {}}
+    try:
+        signins = asyncio.run(throttle.summary(settings, since, until))
+    except BotError as exc:
+        log.warning("Anmeldungen nicht im Bericht: %s", exc)
+        signins = None
     return build_report(
         AuditLog(settings.data_dir).read(),
         FeedbackLog(settings.data_dir).read(),
         sorted(manifest["documents"]),
         since,
         until,
+        signins,
     )
 
 

@@ -10,8 +10,10 @@ from rapidfuzz import fuzz
 
 from bot.german import STOPWORDS, words
 from bot.markdown import cell
+from bot.throttle import SignInSummary
 
 SIMILAR = 60.0  # rapidfuzz token_set_ratio above which two refused questions form one group
+UNREADABLE = "nicht abrufbar: die Chat-Datenbank antwortet nicht"
 
 
 @dataclass
@@ -47,6 +49,8 @@ class GapReport:
     negative_feedback: list[dict]
     cited: list[tuple[str, int]]
     never_cited: list[str]
+    # Failed password sign-ins (bot/throttle.py); None if the chat database could not be read.
+    signins: SignInSummary | None = None
 
     def to_json(self) -> dict[str, object]:
         """The report as one JSON object."""
@@ -67,6 +71,7 @@ class GapReport:
             "negative_feedback": self.negative_feedback,
             "cited": [{"document": d, "count": n} for d, n in self.cited],
             "never_cited": self.never_cited,
+            "signins": self.signins.to_json() if self.signins else None,
         }
 
 
@@ -106,8 +111,9 @@ def build_report(
     documents: list[str],
     since: dt.date | None = None,
     until: dt.date | None = None,
+    signins: SignInSummary | None = None,
 ) -> GapReport:
-    """Combine audit lines (and feedback) into the report for a time range."""
+    """Combine audit lines (and feedback, and the sign-in failures) into the report for a time range."""
     lines = [ln for ln in audit if not ln.get("error") and _in_range(ln, since, until)]
     declined = [ln for ln in lines if ln.get("abstained")]
     cited: Counter[str] = Counter()
@@ -125,6 +131,7 @@ def build_report(
         negative_feedback=negative,
         cited=cited.most_common(),
         never_cited=sorted(d for d in documents if d not in cited),
+        signins=signins,
     )
 
 
@@ -159,6 +166,7 @@ def sections(report: GapReport) -> list[Section]:
         Section("Negative Rückmeldungen", [feedback_line(f) for f in report.negative_feedback]),
         Section("Meistzitierte Dokumente", [f"{n}× {d}" for d, n in report.cited]),
         Section("Nie zitierte Dokumente", list(report.never_cited)),
+        Section("Anmeldungen (Passwort)", [report.signins.line() if report.signins else UNREADABLE]),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Sign-in decisions, password accounts, roles, feedback reasons, history redaction and retention."""
+"""Sign-in decisions, password accounts, roles, the sign-in throttle, the pace of questions,
+feedback reasons, history redaction and retention."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import json
 import uuid
 from pathlib import Path
 
+import bcrypt
 import pytest
 
-from bot import accounts
+from bot import accounts, throttle
 from bot.config import Settings
 from bot.errors import BotError
 from bot.feedback import FeedbackLog, reasons_in
 from bot.jsonl import JsonLines, older_than
+from bot.ratelimit import Pace, slow_down_note
+from bot.signin import UNAVAILABLE, Attempt, CheckQueue, PasswordGate, trust_forwarded_from
+from bot.throttle import Keys, Limits, ThrottleStore, address_group, decide
 
 SECRET = "s" * 40
 PERSONAL = ["Müller", "0211 9876543", "anna.schmidt@example.org", "DE89370400440532013000"]
@@ -35,6 +40,29 @@ def test_password_accounts_check_hashes_and_keep_roles(tmp_path: Path) -> None:
     assert accounts.remove_account(users, "anna.schmidt") and not accounts.remove_account(
         users, "anna.schmidt"
     )
+
+
+def test_an_unknown_or_overlong_name_costs_the_same_bcrypt_check_as_a_wrong_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "konten.toml"
+    accounts.add_account(users, "anna", "ein-langes-passwort", "mitarbeitende")
+    checked: list[bytes] = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(
+        bcrypt, "checkpw", lambda secret, digest: checked.append(digest[:7]) or real(secret, digest)
+    )
+    tries = [("anna", "falsches-passwort"), ("niemand", "falsches-passwort"), ("anna", "ä" * 40)]
+    tries += [("n" * 5000, "falsches-passwort"), ("anna", "ein-langes-passwort" + "x" * 100)]
+    for name, password in tries:
+        assert accounts.verify(users, name, password).identity is None
+    # Every try, whatever it got wrong, pays one check at the accounts' cost (12 rounds).
+    assert checked == [b"$2b$12$"] * len(tries)
+    assert [accounts.verify(users, n, "falsch").known for n in ("ANNA ", "niemand", "n" * 5000)] == [
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +165,96 @@ def test_retention_keeps_recent_and_undated_lines(tmp_path: Path) -> None:
     assert log.prune(older_than(90, today)) == 0
 
 
+def test_failures_in_a_row_make_the_next_try_wait_longer_each_time_until_a_quiet_day() -> None:
+    limits = Limits(tries=3, wait_s=60, max_wait_s=300, forget_s=3600)
+    counts: dict = {}
+    now = 0.0
+    for expected in [0, 0, 60, 120, 240, 300, 300]:
+        decision = decide(counts, now, limits)
+        assert decision.allowed and decision.wait_s == expected
+        if expected:
+            early = decide(decision.counts, now + expected - 1, limits)
+            assert not early.allowed and early.wait_s == pytest.approx(1.0)
+        counts, now = decision.counts, now + expected + 1
+    assert decide(counts, now + 3601, limits).wait_s == 0  # an hour without tries: it starts over
+
+
+@pytest.mark.parametrize(
+    ("address", "group"),
+    [
+        ("10.1.2.3", "10.1.2.3"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),  # one line's addresses count as one
+        ("::ffff:10.1.2.3", "10.1.2.3"),
+        ("unbekannt", "unbekannt"),
+    ],
+)
+def test_an_ipv6_client_counts_as_its_whole_64(address: str, group: str) -> None:
+    assert address_group(address) == group
+
+
+def test_trusted_proxies_are_addresses_and_reach_uvicorn() -> None:
+    env: dict[str, str] = {}
+    trust_forwarded_from(Settings(trusted_proxies="10.0.0.5, 192.168.0.0/24"), env)
+    assert env == {"FORWARDED_ALLOW_IPS": "10.0.0.5,192.168.0.0/24"}
+    trust_forwarded_from(Settings(trusted_proxies=""), env)
+    assert env == {"FORWARDED_ALLOW_IPS": ""}  # nobody's X-Forwarded-For is believed
+    with pytest.raises(ValueError, match="BOT_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="*")
+
+
+def test_one_session_may_ask_a_few_at_once_then_only_as_fast_as_a_person_types() -> None:
+    clock = [0.0]
+    pace = Pace(per_minute=30, burst=3, clock=lambda: clock[0])
+    assert [pace.admit().allowed for _ in range(3)] == [True, True, True]
+    fourth = pace.admit()
+    assert not fourth.allowed and fourth.wait_s == pytest.approx(2.0) and fourth.note
+    assert pace.admit() == type(fourth)(False, pytest.approx(2.0), False)  # a flood: one note per 2 s
+    clock[0] = 2.0
+    assert pace.admit().allowed
+    assert pace.admit().note
+    assert slow_down_note(1.2).endswith("in 2 Sekunden noch einmal.") and "1 Sekunde " in slow_down_note(0.2)
+    unlimited = Pace(per_minute=0, burst=1)
+    assert all(unlimited.admit().allowed for _ in range(1000))
+
+
+def test_known_addresses_are_checked_first_and_a_flood_is_told_to_come_back() -> None:
+    async def scenario() -> list[str]:
+        queue = CheckQueue(size=1, max_wait_s=0.5, check_s=0.25)  # two may wait
+        checked: list[str] = []
+        busy = asyncio.Event()
+
+        async def holds_the_slot() -> None:
+            async with queue.slot(known=False):
+                await busy.wait()
+
+        async def check(name: str, known: bool) -> None:
+            async with queue.slot(known):
+                checked.append(name)
+
+        first = asyncio.create_task(holds_the_slot())
+        await asyncio.sleep(0)
+        gone = asyncio.create_task(check("weg", False))
+        waiting = [asyncio.create_task(check("neu-0", False))]
+        await asyncio.sleep(0)
+        gone.cancel()  # a client that gives up frees its place in the queue
+        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(check("neu-1", False)))
+        await asyncio.sleep(0)
+        with pytest.raises(CheckQueue.Full):  # two new addresses wait already
+            async with queue.slot(known=False):
+                pass
+        desk = asyncio.create_task(check("bekannt", True))
+        await asyncio.sleep(0)
+        busy.set()
+        await asyncio.gather(first, *waiting, desk)
+        async with queue.slot(known=False):  # the slot came back
+            checked.append("danach")
+        return checked
+
+    assert _run(scenario()) == ["bekannt", "neu-0", "neu-1", "danach"]
+
+
 def _run(coro):
     return asyncio.run(coro)
 
@@ -148,9 +266,8 @@ def db_settings(request, tmp_path: Path) -> Settings:
         return Settings(data_dir=tmp_path / "data")
     url = request.getfixturevalue("postgres_url")
     settings = Settings(data_dir=tmp_path / "data", database_url=url)
-    _run(
-        _sql(settings, *(f"DELETE FROM {t}" for t in ("feedbacks", "elements", "steps", "threads", "users")))
-    )
+    tables = ("feedbacks", "elements", "steps", "threads", "users", "signin_counts", "signin_failures")
+    _run(_sql(settings, *(f"DELETE FROM {t}" for t in tables)))
     return settings
 
 
@@ -165,12 +282,134 @@ async def _sql(settings: Settings, *statements: str, params: dict | None = None)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(SCHEMA.create_all, checkfirst=True)
+            await conn.run_sync(throttle.SCHEMA.create_all, checkfirst=True)
             for statement in statements:
                 result = await conn.execute(sa.text(statement), params or {})
                 rows = [tuple(r) for r in result] if result.returns_rows else []
     finally:
         await engine.dispose()
     return rows
+
+
+def test_guessing_from_one_address_leaves_the_owner_alone_and_many_addresses_spare_her_desk(
+    db_settings: Settings,
+) -> None:
+    limits = Limits(tries=3, address_tries=50, account_tries=8, wait_s=60)
+
+    async def scenario() -> None:
+        store = ThrottleStore(db_settings)
+        try:
+            t = 1_000_000.0
+            await store.succeeded(Keys.of("anna", "10.0.0.1"), t)  # her desk
+            guesses = [await store.attempt(Keys.of("anna", "10.9.9.9"), t + i, limits) for i in range(3)]
+            assert [g.wait_s for g in guesses] == [0, 0, 60]
+            assert not (await store.attempt(Keys.of(" Anna", "10.9.9.9"), t + 4, limits)).allowed
+            assert (await store.attempt(Keys.of("anna", "10.0.0.2"), t + 5, limits)).allowed  # elsewhere
+            # Guessing from many addresses reaches the account-wide limit: new addresses wait ...
+            for i in range(8):
+                await store.attempt(Keys.of("anna", f"10.8.0.{i}"), t + 10 + i, limits)
+            assert not (await store.attempt(Keys.of("anna", "10.7.7.7"), t + 30, limits)).allowed
+            # ... her desk does not, and her success lifts the account-wide wait, not the guesser's.
+            desk = await store.attempt(Keys.of("anna", "10.0.0.1"), t + 31, limits)
+            assert desk.allowed and desk.known
+            await store.succeeded(Keys.of("anna", "10.0.0.1"), t + 32)
+            assert (await store.attempt(Keys.of("anna", "10.7.7.7"), t + 33, limits)).allowed
+            assert not (await store.attempt(Keys.of("anna", "10.9.9.9"), t + 34, limits)).allowed
+            # One address trying many names is held back too.
+            spray = [await store.attempt(Keys.of(f"name-{i}", "10.6.6.6"), t + 40, limits) for i in range(51)]
+            assert [d.allowed for d in spray] == [True] * 50 + [False]
+        finally:
+            await store.close()
+
+    _run(scenario())
+
+
+def test_parallel_tries_on_two_workers_cannot_slip_past_the_limit(db_settings: Settings) -> None:
+    limits = Limits(tries=4, wait_s=60)
+
+    async def scenario() -> list:
+        workers = [ThrottleStore(db_settings), ThrottleStore(db_settings)]  # two engines, as two processes
+        keys = Keys.of("anna", "10.9.9.9")
+        try:
+            return await asyncio.gather(
+                *(workers[i % 2].attempt(keys, 1_000_000.0 + i / 100, limits) for i in range(24))
+            )
+        finally:
+            for worker in workers:
+                await worker.close()
+
+    decisions = _run(scenario())
+    assert sum(d.allowed for d in decisions) == 4
+    assert all(d.wait_s == pytest.approx(60, abs=1) for d in decisions if not d.allowed)
+
+
+def test_a_guessed_password_is_logged_without_it_and_held_back_without_a_check(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "konten.toml"
+    accounts.add_account(users, "anna.schmidt", "das-richtige-passwort", "mitarbeitende")
+    settings = Settings(users_file=users, data_dir=tmp_path / "data", signin_tries=3)
+    checks: list[bytes] = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(
+        bcrypt, "checkpw", lambda secret, digest: checks.append(secret) or real(secret, digest)
+    )
+    caplog.set_level("WARNING", logger="bot.signin")
+
+    async def scenario():
+        gate = PasswordGate(settings)
+        try:
+            tries = [Attempt("10.9.9.9") for _ in range(5)]
+            got = [await gate.sign_in("anna.schmidt", f"geraten-{n}", a) for n, a in enumerate(tries)]
+            right_here = Attempt("10.9.9.9")
+            here = await gate.sign_in("anna.schmidt", "das-richtige-passwort", right_here)
+            elsewhere = await gate.sign_in("Anna.Schmidt", "das-richtige-passwort", Attempt("10.0.0.1"))
+            unknown = await gate.sign_in("niemand-hier", "geraten-x", Attempt("10.5.5.5"))
+            return tries, got, right_here, here, elsewhere, unknown
+        finally:
+            await gate.close()
+
+    tries, got, right_here, here, elsewhere, unknown = _run(scenario())
+    assert got == [None] * 5 and here is None and unknown is None
+    assert [a.refusal for a in tries] == [
+        None,
+        None,
+        *["Zu viele Fehlversuche – bitte in 1 Minute erneut versuchen."] * 3,
+    ]
+    assert [a.status for a in tries[2:]] == [429] * 3 and tries[2].retry_after_s == 60
+    assert right_here.status == 429  # the right password from the guessing address waits too
+    assert elsewhere == accounts.Identity("anna.schmidt", "mitarbeitende", "password")
+    # Held-back tries cost no password check: 3 guesses, the owner elsewhere, the unknown name.
+    assert checks == [b"geraten-0", b"geraten-1", b"geraten-2", b"das-richtige-passwort", b"geraten-x"]
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.signin"]
+    guessed = "Anmeldung fehlgeschlagen: Konto anna.schmidt, Adresse 10.9.9.9"
+    assert logged[:3] == [guessed, guessed, f"{guessed}, nächster Versuch erst in 60 s"]
+    assert logged[3].startswith("Anmeldung fehlgeschlagen: Konto unbekannt #") and "10.5.5.5" in logged[3]
+    summary = _run(throttle.summary(settings))
+    assert (summary.failures, summary.waits, summary.accounts, summary.addresses) == (4, 1, 2, 2)
+    stored = b"".join(p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file())
+    for secret in (b"geraten", b"das-richtige-passwort", b"niemand-hier"):
+        assert secret not in stored and all(secret.decode() not in m for m in logged)
+
+
+def test_sign_in_fails_closed_when_the_chat_database_is_away(tmp_path: Path, monkeypatch) -> None:
+    users = tmp_path / "konten.toml"
+    accounts.add_account(users, "anna", "das-richtige-passwort", "mitarbeitende")
+    away = Settings(users_file=users, database_url="postgresql+asyncpg://bot@127.0.0.1:9/nichts")
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *_: pytest.fail("no check without the throttle"))
+
+    async def scenario() -> Attempt:
+        gate = PasswordGate(away)
+        attempt = Attempt("10.0.0.1")
+        try:
+            assert await gate.sign_in("anna", "das-richtige-passwort", attempt) is None
+        finally:
+            await gate.close()
+        return attempt
+
+    attempt = _run(scenario())
+    assert (attempt.status, attempt.refusal) == (503, UNAVAILABLE)
 
 
 def _everything_stored(settings: Settings) -> bytes:
@@ -198,6 +437,8 @@ def test_history_stores_questions_redacted_and_feedback_with_provenance(db_setti
         thread, question, run, answer = (str(uuid.uuid4()) for _ in range(4))
         typed = f"Darf ich Frau {PERSONAL[0]} ({PERSONAL[1]}, {PERSONAL[2]}, IBAN {PERSONAL[3]}) anschreiben?"
         await layer.update_thread(thread, name=typed)
+        # When a session ends Chainlit stores the user session, with the typed questions, here.
+        await layer.update_thread(thread, metadata={"history": [typed], "client_type": "webapp"})
         base = {"threadId": thread, "streaming": False, "createdAt": "2026-11-25T10:00:00Z", "metadata": {}}
         await layer.create_step(
             {**base, "id": question, "name": "anna", "type": "user_message", "output": typed}
@@ -255,12 +496,21 @@ def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settin
                 VALUES ('s-{tid}', 'x', 'user_message', '{tid}', false)""",
             f"""INSERT INTO feedbacks VALUES ('f-{tid}', 's-{tid}', '{tid}', 1, null)""",
         ]
+    for at, account in (("2026-01-01T10:00:00+00:00", "anna"), ("2026-11-24T10:00:00+00:00", "anna")):
+        inserts.append(
+            f"INSERT INTO signin_failures (at, account, address, wait_s) VALUES ('{at}', '{account}', 'x', 0)"
+        )
+    inserts.append(
+        "INSERT INTO signin_failures (at, account, address, wait_s) VALUES ('2026-11-24', 'bo', 'x', 0)"
+    )
     _run(_sql(settings, *inserts))
+    today = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    _run(throttle_rows(settings, today.timestamp()))
     AuditLog(settings.data_dir).append({"time": "2026-01-01T10:00:00+00:00"})
     AuditLog(settings.data_dir).append({"time": "2026-11-24T10:00:00+00:00"})
 
-    pruned = _run(apply_retention(settings, 90, dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
-    assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines) == (1, 1, 0)
+    pruned = _run(apply_retention(settings, 90, today))
+    assert (pruned.threads, pruned.audit_lines, pruned.feedback_lines, pruned.signin_failures) == (1, 1, 0, 1)
 
     def ids(sql: str) -> set[str]:
         return {r[0] for r in _run(_sql(settings, sql))}
@@ -269,9 +519,24 @@ def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settin
     assert ids('SELECT "threadId" FROM steps') == {"neu", "bo"}
     assert ids('SELECT "threadId" FROM feedbacks') == {"neu", "bo"}
 
+    # Counts a day old are gone (they would start over anyway); the desk anna signed in from stays.
+    assert ids("SELECT kind FROM signin_counts") == {throttle.KNOWN}
+
     assert _run(forget_user(settings, "anna")) == 1
     assert ids("SELECT id FROM threads") == {"bo"}
     assert ids("SELECT identifier FROM users") == set()
+    assert ids("SELECT account FROM signin_failures") == {"bo"}
+    assert ids("SELECT kind FROM signin_counts") == set()
+
+
+async def throttle_rows(settings: Settings, now: float) -> None:
+    """anna signed in from her desk a week ago and was guessed at two days ago."""
+    store = ThrottleStore(settings)
+    try:
+        await store.succeeded(Keys.of("anna", "10.0.0.1"), now - 7 * 86400)
+        await store.attempt(Keys.of("anna", "10.9.9.9"), now - 2 * 86400, Limits())
+    finally:
+        await store.close()
 
 
 def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:
@@ -293,4 +558,20 @@ def test_the_referat_views_show_documents_and_escape_what_users_typed(real_setti
     )
     text = format_report_markdown(gap_report(settings))
     assert "\\[Link](http" in text and "\\*fett\\*" in text and "veraltet" in text
+    assert "keine fehlgeschlagenen Anmeldungen" in text and not (tmp_path / "chat.db").exists()
     assert json.dumps(gap_report(settings).to_json())  # serialisable for --json
+
+    async def two_failures() -> None:
+        store = ThrottleStore(settings)
+        try:
+            await store.failed("anna", "10.9.9.9", 0, 1_000_000.0)
+            await store.failed("unbekannt #0123abcd", "10.9.9.9", 60, 1_000_001.0)
+        finally:
+            await store.close()
+
+    _run(two_failures())
+    report = gap_report(settings)
+    assert "2 fehlgeschlagene Anmeldungen (2 Konten, 1 Adresse), davon 1× mit Wartezeit" in (
+        format_report_markdown(report)
+    )
+    assert report.to_json()["signins"] == {"failures": 2, "waits": 1, "accounts": 2, "addresses": 1}

@@ -368,3 +368,25 @@ def test_on_a_phone_everything_fits_the_screen(browser, chat_url, tmp_path) -> N
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     _keep(page, tmp_path, "screenshot-mobile.png")
     context.close()
+
+
+def test_questions_sent_faster_than_a_person_types_get_a_polite_note(
+    browser, real_settings, tmp_path
+) -> None:
+    with chat_server(
+        real_settings.index_dir,
+        tmp_path / "data",
+        tmp_path / "chainlit.log",
+        BOT_QUESTION_BURST="1",
+        BOT_QUESTIONS_PER_MINUTE="1",
+    ) as url:
+        page = browser.new_page(locale="en-US")
+        page.goto(url)
+        page.locator("#starters").wait_for(timeout=30_000)
+        assert "[1]" in _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
+        note = _ask(page, "Und beim Datenschutz?")  # one question a minute is all this chat takes
+        text = note.inner_text()
+        assert "Diese Frage kam sehr schnell nach den vorigen – bitte stellen Sie sie in" in text
+        assert "[1]" not in text and "Quellen" not in text
+        assert _italic_texts(note) == [DEFAULT_ERROR_DISCLOSURE]  # the AI disclosure, as on every reply
+        page.close()

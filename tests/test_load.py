@@ -2,7 +2,9 @@
 
 The figures of the full run (50 sessions, 60 s) come from `python -m bot.loadtest`; these tests
 keep to a few seconds and assert what must hold at any load: every question answered, with the
-AI disclosure, and with two workers, both serving while every session stays on its own worker.
+AI disclosure, and with two workers, both serving while every session stays on its own worker;
+a session that floods gets notes while the others get their answers; sign-ins are limited by
+nginx and throttled alike by both workers.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from bot.loadtest import (
     login_cookie,
     run_load,
 )
-from bot.workers import find_nginx, serve
+from bot.loginload import from_address, try_sign_in
+from bot.workers import find_nginx, render_nginx_conf, serve
 from tests.conftest import bot_env, free_port
 
 pytestmark = pytest.mark.slow
 UPSTREAM = re.compile(r"upstream=(\S+) session=(\S+)")
+# These sessions ask again the moment an answer arrives (capacity, not a person's pace): the
+# per-session limit on questions (BOT_QUESTIONS_PER_MINUTE) is off for them.
+BACK_TO_BACK = {"BOT_QUESTIONS_PER_MINUTE": "0"}
 
 
 def _free_ports(count: int) -> int:
@@ -73,7 +79,7 @@ def _socket_sessions_per_worker(access_log: Path) -> dict[str, set[str]]:
 
 
 def test_ten_sessions_at_once_get_every_answer_with_the_disclosure(real_settings, tmp_path) -> None:
-    env = bot_env(real_settings, data_dir=tmp_path / "data")
+    env = bot_env(real_settings, data_dir=tmp_path / "data") | BACK_TO_BACK
     with serve(1, free_port(), folder=tmp_path / "run", proxy=False, env=env) as chat:
         result = run_load(chat.url, LoadPlan(sessions=10, duration_s=10))
 
@@ -83,11 +89,31 @@ def test_ten_sessions_at_once_get_every_answer_with_the_disclosure(real_settings
     assert result.p95_ms is not None and result.p95_ms < 5_000
 
 
+def test_a_session_that_floods_gets_notes_and_the_others_their_answers(real_settings, tmp_path) -> None:
+    env = bot_env(real_settings, data_dir=tmp_path / "data") | {
+        "BOT_QUESTION_BURST": "3",
+        "BOT_QUESTIONS_PER_MINUTE": "12",
+    }
+    with serve(1, free_port(), folder=tmp_path / "run", proxy=False, env=env) as chat:
+        # Four people reading between questions, one script sending 20 questions a second.
+        plan = LoadPlan(sessions=4, duration_s=8, think_s=2.5, flooders=1, flood_interval_s=0.05)
+        result = run_load(chat.url, plan)
+
+    assert result.errors == 0, result.error_samples  # every person's question answered
+    assert result.answers >= 4
+    assert result.flood_sent >= 100
+    # The script got its burst and one more every 5 s answered, then notes (with the AI
+    # disclosure), at most one every 2 s: not one reply per question it sent.
+    assert 3 <= result.flood_answers <= 3 + 8 / 5 + 1
+    assert 2 <= result.flood_notes <= 8 / 2 + 2
+    assert result.flood_errors == 0
+
+
 def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_settings, tmp_path) -> None:
     if find_nginx() is None:
         pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
     data = [tmp_path / "data-1", tmp_path / "data-2"]
-    env = bot_env(real_settings, data_dir=data[0])
+    env = bot_env(real_settings, data_dir=data[0]) | BACK_TO_BACK
     with serve(
         2,
         _free_ports(3),
@@ -176,6 +202,7 @@ def test_two_signed_in_workers_share_one_postgresql_history(
         "BOT_USERS_FILE": str(users),
         "CHAINLIT_AUTH_SECRET": "s" * 48,
         "BOT_DATABASE_URL": database,
+        **BACK_TO_BACK,
     }
     with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         # Without signing in, no chat: the socket is refused by whichever worker it reaches.
@@ -209,3 +236,71 @@ def test_two_signed_in_workers_share_one_postgresql_history(
         assert answers and all("KI-Assistent (ASB Richtlinien-Assistent)" in a for a in answers)
     # Every answer a session received was stored (plus one readiness probe per worker): none lost.
     assert stored >= result.answers + 2, (stored, result.answers)
+
+
+NGINX_TOO_MANY = "Zu viele Anmeldeversuche von dieser Adresse – bitte in einer Minute erneut versuchen."
+
+
+def test_behind_nginx_sign_ins_are_limited_bodies_capped_and_both_workers_throttle_alike(
+    real_settings, postgres_url: str, tmp_path: Path
+) -> None:
+    if find_nginx() is None:
+        pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
+    account = Credentials("pflege.sued", "nachtdienst-2026!")
+    users = tmp_path / "konten.toml"
+    add_account(users, account.user, account.password, "mitarbeitende")
+    env = bot_env(real_settings, data_dir=tmp_path / "data") | {
+        "BOT_USERS_FILE": str(users),
+        "CHAINLIT_AUTH_SECRET": "s" * 48,
+        "BOT_DATABASE_URL": _fresh_database(postgres_url, "throttle"),
+    }
+    with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
+        first, second = (w.url for w in cluster.workers)
+
+        async def sign_ins():
+            async with from_address("127.0.0.2") as guesser, from_address("127.0.0.3") as owner:
+                on_first = [await try_sign_in(guesser, first, account.user, f"falsch-{n}") for n in range(5)]
+                on_second = await try_sign_in(guesser, second, account.user, account.password)
+                at_her_desk = await try_sign_in(owner, second, account.user, account.password)
+            async with from_address("127.0.0.4") as forger:
+                forged = {"X-Forwarded-For": "10.6.6.6"}
+                await try_sign_in(forger, cluster.url, "pflege.sued", "gefaelscht-123", forged)
+            async with from_address("127.0.0.5") as flood:
+                burst = await asyncio.gather(
+                    *(try_sign_in(flood, cluster.url, f"flut-{n}", "falsch-falsch") for n in range(30))
+                )
+                async with flood.get(f"{cluster.url}/login") as page:  # GETs are not limited
+                    page_status = page.status
+                async with flood.post(f"{cluster.url}/project/threads", data=b"x" * 2_000_000) as big:
+                    big_status, big_detail = big.status, (await big.json())["detail"]
+            return on_first, on_second, at_her_desk, burst, page_status, big_status, big_detail
+
+        on_first, on_second, at_her_desk, burst, page_status, big_status, big_detail = asyncio.run(sign_ins())
+        cookie = login_cookie(cluster.url, account)
+        websocket_only = run_load(
+            cluster.url,
+            LoadPlan(sessions=2, duration_s=4, transports=("websocket",), think_s=1, cookie=cookie),
+        )
+        logs = "".join(w.log.read_text() for w in cluster.workers)
+
+    # A second worker is no way around the throttle: both count in the one database.
+    assert [t.status for t in on_first] == [401, 401, 401, 401, 429]
+    assert on_second.status == 429 and on_second.detail.startswith("Zu viele Fehlversuche – bitte in")
+    assert at_her_desk.status == 200  # the owner, from another address, signs in at once
+    # Behind nginx the workers see the client's address, never a header the client forged.
+    assert "Konto pflege.sued, Adresse 127.0.0.4" in logs and "10.6.6.6" not in logs
+    assert "falsch-" not in logs and "gefaelscht" not in logs
+    # nginx answers a burst of sign-ins from one address itself (20 pass), in the chat's form.
+    from_nginx = [t for t in burst if t.status == 429 and t.detail == NGINX_TOO_MANY]
+    assert len(from_nginx) >= 5 and all(t.status in (401, 429) for t in burst)
+    assert page_status == 200
+    assert (big_status, big_detail) == (413, "Die Anfrage ist zu groß für den Chat.")
+    # WebSockets still pass, signed in (upgrade headers; 1 h timeouts for idle sockets).
+    assert websocket_only.errors == 0 and websocket_only.answers >= 2, websocket_only.error_samples
+    conf = render_nginx_conf(1, [2], tmp_path)
+    for line in (
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_read_timeout 1h;",
+        "proxy_send_timeout 1h;",
+    ):
+        assert conf.count(line) == 1 and conf.index(line) < conf.index("location / {")

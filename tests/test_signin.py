@@ -1,7 +1,12 @@
-"""Sign-in, roles, history, feedback and the Referat's views, in the real chat and a real browser."""
+"""Sign-in, roles, history, feedback and the Referat's views, in the real chat and a real browser.
+
+Sign-in tries come from loopback addresses of their own (127.0.0.2, …): the chat counts
+failures per address, and believes X-Forwarded-For only from its trusted proxy, 127.0.0.5 here.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -9,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +22,8 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.accounts import add_account
+from bot.loginload import from_address, try_sign_in
+from bot.signin import MISSING, TOO_LONG
 from tests.conftest import REPO, bot_env, run_bot
 from tests.test_app import _ask, browser, chat_server  # noqa: F401 (browser is a fixture)
 
@@ -23,6 +31,11 @@ pytestmark = pytest.mark.browser
 SECRET = "t" * 48
 STAFF = ("anna.schmidt", "pflege-passwort-2026")
 REFERAT = ("referat", "referat-passwort-2026")
+GUESSED = ("ziel.konto", "ziel-passwort-2026")  # someone tries to guess this one's password
+PROBE = ("probe.konto", "probe-passwort-2026")
+BLOCKED = ("tipp.fehler", "tipp-passwort-2026")  # a person mistyping in the browser
+PROXY = "127.0.0.5"
+TOO_MANY = "Zu viele Fehlversuche – bitte in 1 Minute erneut versuchen."
 # What a person might type about a client; none of it may be stored in clear.
 PERSONAL = ["Müller", "0211 9876543", "m.mueller@example.org"]
 
@@ -41,7 +54,9 @@ def chat(real_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ch
     users = root / "konten.toml"
     add_account(users, *STAFF, "mitarbeitende")
     add_account(users, *REFERAT, "referat")
-    extra = {"BOT_USERS_FILE": str(users), "CHAINLIT_AUTH_SECRET": SECRET}
+    for account in (GUESSED, PROBE, BLOCKED):
+        add_account(users, *account, "mitarbeitende")
+    extra = {"BOT_USERS_FILE": str(users), "CHAINLIT_AUTH_SECRET": SECRET, "BOT_TRUSTED_PROXIES": PROXY}
     with chat_server(real_settings.index_dir, root / "data", root / "chainlit.log", **extra) as url:
         yield Chat(url, root / "data", root / "chainlit.log")
 
@@ -164,6 +179,101 @@ def test_responses_carry_security_headers_and_sessions_end_after_a_shift(chat: C
     cookie = login.headers["set-cookie"]
     assert login.status == 200 and "HttpOnly" in cookie and "Max-Age=28800" in cookie
     assert _request(f"{chat.url}/login", data=f"username={STAFF[0]}&password=nein".encode()).status == 401
+
+
+def _run(coro):
+    """Run a coroutine to its end; in a thread of its own, as the browser's driver holds this one's loop."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coro).result()
+
+
+def _tries(url: str, address: str, *tries: tuple[str, str], headers: dict | None = None) -> list:
+    """Sign-in tries (name, password) one after the other from a loopback address of their own."""
+
+    async def run() -> list:
+        async with from_address(address) as http:
+            return [await try_sign_in(http, url, name, password, headers) for name, password in tries]
+
+    return _run(run())
+
+
+def _failures(chat: Chat) -> list[str]:
+    """The operator's log lines of failed sign-ins."""
+    return [line for line in chat.log.read_text().splitlines() if "Anmeldung fehlgeschlagen" in line]
+
+
+def test_guessing_is_held_back_and_logged_while_the_owner_signs_in_from_elsewhere(chat: Chat) -> None:
+    guesses = [(GUESSED[0], f"geraten-{n}-passwort") for n in range(5)]
+    tried = _tries(chat.url, "127.0.0.2", *guesses, GUESSED)
+    assert [t.status for t in tried] == [401, 401, 401, 401, 429, 429]
+    assert tried[4].detail == tried[5].detail == TOO_MANY  # the right password waits too, unchecked
+
+    [owner] = _tries(chat.url, "127.0.0.3", GUESSED)  # the owner, from her own desk
+    assert owner.status == 200
+
+    logged = [line for line in _failures(chat) if f"Konto {GUESSED[0]}," in line]
+    assert len(logged) == 5 and all("Adresse 127.0.0.2" in line for line in logged)
+    assert logged[-1].endswith("nächster Versuch erst in 60 s") and logged[0][:4].isdigit()  # timed
+    assert "geraten" not in chat.log.read_text() and GUESSED[1] not in chat.log.read_text()
+    report = json.loads(run_bot(["report", "--json"], chat_settings(chat)).stdout)
+    assert report["signins"]["failures"] >= 5 and report["signins"]["waits"] >= 1
+
+
+def test_a_forwarded_address_is_believed_only_from_the_trusted_proxy(chat: Chat) -> None:
+    wrong = (PROBE[0], "falsch-falsch-falsch")
+    for address, forwarded in (("127.0.0.1", "10.1.1.1"), (PROXY, "10.2.2.2"), ("127.0.0.6", "10.3.3.3")):
+        [tried] = _tries(chat.url, address, wrong, headers={"X-Forwarded-For": forwarded})
+        assert tried.status == 401
+    logged = " ".join(line for line in _failures(chat) if f"Konto {PROBE[0]}," in line)
+    # uvicorn alone would believe 127.0.0.1; BOT_TRUSTED_PROXIES names only the proxy.
+    assert "Adresse 127.0.0.1" in logged and "Adresse 10.2.2.2" in logged and "Adresse 127.0.0.6" in logged
+    assert "10.1.1.1" not in logged and "10.3.3.3" not in logged
+
+
+def test_bad_sign_in_requests_get_one_german_sentence(chat: Chat) -> None:
+    async def send() -> list[tuple[int, str]]:
+        answers = []
+        forms = [b"username=nur-ein-name", b"", b"username=&password=", b"a" * 20_000]
+        async with from_address("127.0.0.7") as http:
+            for body in forms:
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                async with http.post(f"{chat.url}/login", data=body, headers=headers) as response:
+                    answers.append((response.status, (await response.json())["detail"]))
+        return answers
+
+    assert _run(send()) == [(400, MISSING), (400, MISSING), (400, MISSING), (413, TOO_LONG)]
+    tried = _tries(
+        chat.url,
+        "127.0.0.8",
+        ("x" * 300, "ein-passwort-1234"),  # longer than any account name
+        (PROBE[0], "ä" * 100),  # 200 bytes, bcrypt reads 72
+        (PROBE[0], PROBE[1] + "x" * 80),  # the right password and more: no match
+        ("gibt.es.nicht", "ein-passwort-1234"),
+        (PROBE[0], "falsches-passwort"),
+    )
+    # An unknown account gets the same answer as a wrong password.
+    assert [(t.status, t.detail) for t in tried] == [(401, "credentialssignin")] * 5
+    assert "Traceback" not in chat.log.read_text()
+
+
+def test_a_person_who_keeps_mistyping_sees_one_german_sentence(browser, chat: Chat) -> None:  # noqa: F811
+    page = browser.new_page(locale="en-US")
+    page.goto(chat.url)
+    page.locator("#email").wait_for(timeout=30_000)
+    for n in range(5):
+        page.fill("#email", BLOCKED[0])
+        page.fill("#password", f"vertippt-{n}-passwort")
+        with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST"):
+            page.keyboard.press("Enter")
+        if n == 0:
+            wrong = page.get_by_text("Kontoname oder Passwort stimmt nicht – bitte erneut versuchen.")
+            expect(wrong.first).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(TOO_MANY).first).to_be_visible(timeout=10_000)
+    assert "Anmeldung vorübergehend gesperrt" in page.inner_text("form")
+    body = page.inner_text("body")
+    for english in ("Too Many Requests", "Unauthorized", "credentialssignin"):
+        assert english not in body
+    page.close()
 
 
 def _jwt_payload(cookie: str) -> dict:

@@ -1,0 +1,57 @@
+"""The chat database's engine: SQLite under BOT_DATA_DIR by default, PostgreSQL through BOT_DATABASE_URL.
+
+Chat history (bot/history.py) and the sign-in throttle (bot/throttle.py) share it, so all
+workers see the same state. No Chainlit here: the command line reads it without the chat.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.config import Settings
+
+UNREACHABLE = "Die Chat-Datenbank ist nicht erreichbar ({}); bitte BOT_DATABASE_URL prüfen."
+
+
+def _engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        # A connection per use instead of a pool of 5 + 10: under 50 sessions the pool ran dry
+        # and Chainlit dropped the writes after 30 s (it logs and goes on). WAL lets readers go
+        # on while one writes; writers wait up to 30 s for each other instead of failing.
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_wal)
+        return engine
+    # PostgreSQL: enough connections for a worker's concurrent sessions (server default: 100).
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_wal(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def prepare(settings: Settings) -> str:
+    """The database URL, with the SQLite folder created."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """An engine on the chat database (the SQLite folder is created); dispose of it after use."""
+    return _engine(prepare(settings))
+
+
+def exists(settings: Settings) -> bool:
+    """False only for an SQLite file not created yet (a report need not create it to find nothing)."""
+    url = settings.resolved_database_url()
+    if not url.startswith("sqlite"):
+        return True
+    return Path(sa.engine.make_url(url).database or "").is_file()
