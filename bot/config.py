@@ -119,8 +119,9 @@ class Settings(BaseSettings):
     signin_max_wait_s: float = Field(default=900.0, gt=0)
     signin_forget_s: float = Field(default=86400.0, gt=0)
     # Password checks (bcrypt, cost 12: ~0.2 s of one core each) at once per chat process; they
-    # run in their own threads at lower priority, so that answers go first.
-    signin_checks: int = Field(default=2, ge=1)
+    # run in their own threads at lower priority, so that answers go first. One leaves a core of
+    # two to the answers even under a flood of sign-ins and still checks ~4 a second per worker.
+    signin_checks: int = Field(default=1, ge=1)
     # Questions one chat session may send: question_burst at once, then questions_per_minute
     # (a person types far slower; 0 switches the limit off, e.g. for capacity load tests).
     questions_per_minute: float = Field(default=20.0, ge=0)

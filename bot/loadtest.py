@@ -496,18 +496,23 @@ def _parser() -> argparse.ArgumentParser:
         "--login-flood-user",
         help="die falschen Anmeldungen alle für dieses Konto (sonst je Versuch ein Name)",
     )
+    parser.add_argument(
+        "--login-flood-from", default="127.0.0.2", help="erste Absenderadresse der falschen Anmeldungen"
+    )
     parser.add_argument("--json", type=Path, help="Ergebnis zusätzlich als JSON in diese Datei")
     return parser
 
 
-async def _measure(url: str, plan: LoadPlan, login_flood: int, flood_user: str | None = None):
+async def _measure(
+    url: str, plan: LoadPlan, login_flood: int, flood_user: str | None = None, first: str = "127.0.0.2"
+):
     """The load run and, beside it for the same time, a flood of wrong sign-ins (if asked for)."""
     if not login_flood:
         return await run_load_async(url, plan), None
     from bot.loginload import flood_async
 
     load, flood = await asyncio.gather(
-        run_load_async(url, plan), flood_async(url, login_flood, plan.duration_s, user=flood_user)
+        run_load_async(url, plan), flood_async(url, login_flood, plan.duration_s, first, flood_user)
     )
     return load, flood
 
@@ -540,7 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             flooders=args.flooders,
             flood_interval_s=args.flood_every,
         )
-        result, flood = asyncio.run(_measure(args.url, plan, args.login_flood, args.login_flood_user))
+        flood_plan = (args.login_flood, args.login_flood_user, args.login_flood_from)
+        result, flood = asyncio.run(_measure(args.url, plan, *flood_plan))
     except ValueError as exc:
         print(f"Ungültige Angaben: {exc}", file=sys.stderr)
         return 2

@@ -292,7 +292,8 @@ def test_behind_nginx_sign_ins_are_limited_bodies_capped_and_both_workers_thrott
     assert "falsch-" not in logs and "gefaelscht" not in logs
     # nginx answers a burst of sign-ins from one address itself (20 pass), in the chat's form.
     from_nginx = [t for t in burst if t.status == 429 and t.detail == NGINX_TOO_MANY]
-    assert len(from_nginx) >= 5 and all(t.status in (401, 429) for t in burst)
+    # The 20 that pass wait for one password check at a time, or are told the sign-in is busy.
+    assert len(from_nginx) >= 5 and all(t.status in (401, 429, 503) for t in burst)
     assert page_status == 200
     assert (big_status, big_detail) == (413, "Die Anfrage ist zu groß für den Chat.")
     # WebSockets still pass, signed in (upgrade headers; 1 h timeouts for idle sockets).
