@@ -42,6 +42,9 @@ MAX_BODY = 16 * 1024
 CHECK_NICENESS = 10
 # How long a try from an address the account has not signed in from may wait for its check.
 MAX_QUEUE_S = 5.0
+# After checking such a try its slot stays taken this many times the check's duration: a flood
+# from new addresses gets at most half of one core, however many slots there are waiting.
+UNKNOWN_PAUSE = 1.0
 # A refused try is answered after this pause: it costs nothing while waiting, and a script that
 # tries again at once makes one try a second per connection instead of a hundred.
 REFUSAL_DELAY_S = 1.0
@@ -113,6 +116,10 @@ class CheckQueue:
     def limit(self) -> int:
         """How many tries from unknown addresses may wait now."""
         return max(1, int(self.size * self.max_wait_s / self.check_s))
+
+    def full(self) -> bool:
+        """Whether a try from an unknown address would be turned away now."""
+        return not self.free and sum(1 for rank, _, f in self._waiting if rank and not f.done()) >= self.limit
 
     @contextlib.asynccontextmanager
     async def slot(self, known: bool) -> AsyncIterator[None]:
@@ -189,6 +196,11 @@ class PasswordGate:
         keys = Keys.of(name, attempt.address)
         now = time.time()
         try:
+            if self.queue.full():
+                # A try from a new address would be turned away: neither count it nor write.
+                peek = await self.store.peek(keys, now, self.limits)
+                if peek.allowed and not peek.known:
+                    return await self._busy(attempt)
             decision = await self.store.attempt(keys, now, self.limits)
         except BotError as exc:
             log.error("Anmeldung nicht geprüft: %s", exc)
@@ -203,12 +215,12 @@ class PasswordGate:
         users = self.settings.users_file
         try:
             async with self.queue.slot(decision.known):
+                started = time.monotonic()
                 result = await loop.run_in_executor(self.checks, accounts.verify, users, name, password)
+                if not decision.known:  # keep the slot as long again: half a core at most for a flood
+                    await asyncio.sleep((time.monotonic() - started) * UNKNOWN_PAUSE)
         except CheckQueue.Full:
-            log.debug("Anmeldung abgewiesen (Warteschlange voll): Adresse %s", attempt.address)
-            attempt.refuse(BUSY, 503, 60)
-            await asyncio.sleep(REFUSAL_DELAY_S)
-            return None
+            return await self._busy(attempt)
         except BotError as exc:  # the users file is missing or broken
             log.error("%s", exc)
             return None
@@ -226,6 +238,11 @@ class PasswordGate:
         if decision.wait_s:
             attempt.refuse(too_many(decision.wait_s), 429, decision.wait_s)
         return None
+
+    async def _busy(self, attempt: Attempt) -> None:
+        log.debug("Anmeldung abgewiesen (Warteschlange voll): Adresse %s", attempt.address)
+        attempt.refuse(BUSY, 503, 60)
+        await asyncio.sleep(REFUSAL_DELAY_S)
 
     async def close(self) -> None:
         """Stop the threads and give the database connections back."""

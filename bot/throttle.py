@@ -242,7 +242,7 @@ class ThrottleStore:
 
     async def _ready(self) -> AsyncEngine:
         if self._engine is None:
-            engine = open_engine(self.settings)
+            engine = open_engine(self.settings, pooled=True)
             for attempt in range(3):
                 try:
                     async with engine.begin() as conn:
@@ -261,16 +261,25 @@ class ThrottleStore:
             await self._engine.dispose()
             self._engine = None
 
-    async def attempt(self, keys: Keys, now: float, limits: Limits) -> Decision:
-        """Count one try, if it may go, in one transaction; BotError if the database is away."""
+    async def peek(self, keys: Keys, now: float, limits: Limits) -> Decision:
+        """What a try would get, without counting it (no write, no lock)."""
         held = max((self._held.get(keys.key(k), 0.0) for k in (PAIR, ADDRESS)), default=0.0)
         if held > now:
             return Decision(False, held - now, {})
         try:
             engine = await self._ready()
-            async with engine.connect() as conn:  # a refusal needs no write, and no lock
+            async with engine.connect() as conn:
                 counts = await self._read(conn, keys)
-            decision = decide(counts, now, limits)
+        except (OSError, SQLAlchemyError) as exc:
+            raise _unreachable(exc) from exc
+        self._remember_holds(keys, counts, now)
+        return decide(counts, now, limits)
+
+    async def attempt(self, keys: Keys, now: float, limits: Limits) -> Decision:
+        """Count one try, if it may go, in one transaction; BotError if the database is away."""
+        decision = await self.peek(keys, now, limits)  # a refusal needs no write, and no lock
+        try:
+            engine = await self._ready()
             if decision.allowed:
                 async with engine.begin() as conn:
                     await self._lock(conn, keys)
@@ -279,7 +288,7 @@ class ThrottleStore:
                     if decision.allowed:
                         await self._write(conn, keys, decision.counts)
                         counts = decision.counts
-            self._remember_holds(keys, counts, now)
+                self._remember_holds(keys, counts, now)
             if now - self._pruned_at > PRUNE_EVERY_S:
                 self._pruned_at = now
                 async with engine.begin() as conn:
