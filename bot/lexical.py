@@ -26,7 +26,7 @@ class LexicalIndex:
 
     analyzer: Analyzer
     passage_ids: list[str]
-    _bm25: bm25s.BM25
+    _bm25: bm25s.BM25 | None  # None for an index without passages (bm25s cannot index nothing)
     _terms: list[set[str]]
     idf: dict[str, float]
     max_idf: float
@@ -35,8 +35,9 @@ class LexicalIndex:
     def build(cls, passages: list[Passage], analyzer: Analyzer) -> LexicalIndex:
         """Index passages with the analyzer that will also read the questions."""
         corpus_terms = [passage_terms(p, analyzer) or ["∅"] for p in passages]
-        bm25 = bm25s.BM25(k1=1.2, b=0.5)
-        bm25.index(corpus_terms, show_progress=False)
+        bm25 = bm25s.BM25(k1=1.2, b=0.5) if corpus_terms else None
+        if bm25 is not None:
+            bm25.index(corpus_terms, show_progress=False)
         term_sets = [set(t) for t in corpus_terms]
         n = len(term_sets)
         df: dict[str, int] = {}
@@ -49,7 +50,7 @@ class LexicalIndex:
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every passage, in passage order."""
-        if not query_terms or not self.passage_ids:
+        if not query_terms or self._bm25 is None:
             return np.zeros(len(self.passage_ids))
         return np.asarray(self._bm25.get_scores(query_terms), dtype=float)
 

@@ -210,3 +210,14 @@ def test_rebuild_repairs_a_corrupt_index(small: Settings, embeddings) -> None:
     report = build_index(small, rebuild=True, embeddings=embeddings)
     assert report.added == 1
     assert [p.doc_id for p in open_index(small, embeddings).passages] == ["regeln"]
+
+
+def test_an_index_without_released_documents_refuses_with_the_disclosure(tmp_path: Path, embeddings) -> None:
+    from bot.assistant import Assistant
+
+    write_doc(tmp_path / "corpus", "entwurf", status="entwurf")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", audit=False)
+    assert build_index(settings, embeddings=embeddings).passages == 0
+    answer = Assistant(settings, open_index(settings, embeddings)).ask("Darf ich KI nutzen?")
+    assert answer.kind == "refusal" and answer.sources == []
+    assert "Referat Digitalisierung" in answer.text and "KI-Assistent" in answer.disclosure
