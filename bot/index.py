@@ -407,26 +407,29 @@ class LoadedIndex:
         position = self.position.get(passage_id)
         return None if position is None else self.passages[position]
 
-    def sentence_vectors(self, passage: Passage) -> np.ndarray:
-        """The stored vectors of a passage's quotable sentences, in quote_units order (zeros where
-        one is missing, so a row always stands for its sentence)."""
-        count = len(quote_units(passage))
-        ids = [sentence_id(passage.id, n) for n in range(count)]
-        got = self.collection.get(ids=ids, include=["embeddings"]) if ids else {"ids": [], "embeddings": []}
+    def _sentence_matrix(self, units: list[tuple[str, int]]) -> np.ndarray:
+        """The stored vectors of sentences (passage id, number), one row each, in that order; zeros
+        for a sentence without a stored vector, so a row always stands for its sentence."""
+        width = int(self.embeddings.dimension)
+        ids = [sentence_id(pid, n) for pid, n in units]
+        if not ids:
+            return np.zeros((0, width), np.float32)
+        got = self.collection.get(ids=ids, include=["embeddings"])
         stored = dict(zip(got["ids"], got["embeddings"], strict=True))
-        width = len(next(iter(stored.values()))) if stored else 1
-        return np.array([stored.get(i, np.zeros(width)) for i in ids], dtype=np.float32).reshape(count, -1)
+        return np.array([stored.get(i, np.zeros(width)) for i in ids], dtype=np.float32).reshape(
+            len(ids), width
+        )
+
+    def sentence_vectors(self, passage: Passage) -> np.ndarray:
+        """The stored vectors of a passage's quotable sentences, in quote_units order."""
+        return self._sentence_matrix([(passage.id, n) for n in range(len(quote_units(passage)))])
 
     def sentence_similarities(self, vector, units: list[tuple[str, int]]) -> np.ndarray:
         """The model's similarity of a question vector to sentences (passage id, number); 0 for
         a sentence without a stored vector or without a question vector."""
         if vector is None or not units:
             return np.zeros(len(units))
-        ids = [sentence_id(pid, n) for pid, n in units]
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        stored = dict(zip(got["ids"], got["embeddings"], strict=True))
-        matrix = np.array([stored.get(i, np.zeros(len(vector))) for i in ids], dtype=np.float32)
-        return matrix @ np.asarray(vector, dtype=np.float32)
+        return self._sentence_matrix(units) @ np.asarray(vector, dtype=np.float32)
 
 
 def _old_passages(build_dir: Path | None, doc_ids: set[str]) -> list[Passage]:

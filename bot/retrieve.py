@@ -132,7 +132,7 @@ class Retrieval:
     signals: Signals | None  # None when nothing was found
     confidence: float
     answerable: bool
-    # The signals of every reading (whole message first, then its sentences), for `tune`.
+    # The signals of every reading (whole message first, then the others), for `tune`.
     readings: tuple[Signals, ...] = ()
     # The deciding reading's question vector (quotes are chosen by their similarity to it).
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -147,16 +147,21 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class _Probe:
-    """One reading of the question: the whole message, or one of its sentences."""
+    """One reading of the question: the whole message, a follow-up alone, or a window of it."""
 
     text: str
     words: list[WordTerms]
     terms: list[str]
 
+    @classmethod
+    def of(cls, text: str, words: list[WordTerms]) -> _Probe:
+        """A reading whose terms are all its words' terms, once each."""
+        return cls(text, words, [t for w in words for t in w.all()])
+
 
 class PolicyRetriever(BaseRetriever):
-    """German BM25 and multilingual dense similarity (to the passage and to its example
-    questions), each normalised per question and fused as a weighted sum."""
+    """German BM25 and multilingual dense similarity (to the passage, its example questions and
+    its sentences), each normalised per question and fused as a weighted sum."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -179,23 +184,20 @@ class PolicyRetriever(BaseRetriever):
         analyzer = self.index.lexical.analyzer
         words_ = analyzer.analyse(question, query=True)
         context = self._follow_up_text(question, words_, history)
-        terms = [t for w in words_ for t in w.all()]
-        whole = _Probe(question, words_, terms)
+        alone = _Probe.of(question, words_)
+        probes = [alone]
         if context:
             # The follow-up's own words count double; the earlier question supplies the topic.
-            context_words = analyzer.analyse(context, query=True)
-            context_terms = [t for w in context_words for t in w.all()]
-            whole = _Probe(f"{context} {question}", words_ + context_words, terms * 2 + context_terms)
-        probes = [whole]
-        if context:
             # "Und beim Datenschutz?" may name its topic itself: it is also read on its own.
-            probes.append(_Probe(question, words_, terms))
+            earlier = _Probe.of(context, analyzer.analyse(context, query=True))
+            whole = _Probe(f"{context} {question}", words_ + earlier.words, alone.terms * 2 + earlier.terms)
+            probes = [whole, alone]
         sentences = message_sentences(question)
         if len(sentences) > 1 and len(words_) >= LONG_MESSAGE_WORDS:
             for window in question_windows(sentences):
                 window_words = analyzer.analyse(window, query=True)
                 if window_words:
-                    probes.append(_Probe(window, window_words, [t for w in window_words for t in w.all()]))
+                    probes.append(_Probe.of(window, window_words))
         return probes
 
     def _dense(self, matrix: np.ndarray) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
