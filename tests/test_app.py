@@ -105,6 +105,14 @@ def page(browser, chat_url):
     context.close()
 
 
+def _opened(browser, url: str):
+    """A new page of a chat server of its own, in an English-speaking browser, ready for questions."""
+    page = browser.new_page(locale="en-US")
+    page.goto(url)
+    page.locator("#starters").wait_for(timeout=30_000)
+    return page
+
+
 def _until_sent(page, send) -> None:
     """Send (type or click) until the question shows as a message: an early one is lost
     while the chat's socket is still connecting."""
@@ -240,9 +248,7 @@ def test_typed_html_stays_text(page) -> None:
 
 def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
     with chat_server(tmp_path / "kein-index", tmp_path / "data", tmp_path / "chainlit.log") as url:
-        page = browser.new_page(locale="en-US")
-        page.goto(url)
-        page.locator("#starters").wait_for(timeout=30_000)
+        page = _opened(browser, url)
         message = _start_with(page, "Klientendaten in ChatGPT?").inner_text()
         assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
         assert DEFAULT_ERROR_DISCLOSURE in message
@@ -268,9 +274,7 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
             BOT_LLM_TIMEOUT="5",
         ) as url,
     ):
-        page = browser.new_page(locale="en-US")
-        page.goto(url)
-        page.locator("#starters").wait_for(timeout=30_000)
+        page = _opened(browser, url)
         reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
         assert fake.requests and fake.requests[-1].get("stream") is True
         assert "werden gekennzeichnet und besonders sorgfältig" in reply and "[1]" in reply
@@ -290,9 +294,7 @@ def test_a_close_refusal_shows_the_guess_apart_from_the_sources(browser, real_se
         BOT_MIN_CONFIDENCE="0.999",
         BOT_HINT_CONFIDENCE="0",
     ) as url:
-        page = browser.new_page(locale="en-US")
-        page.goto(url)
-        page.locator("#starters").wait_for(timeout=30_000)
+        page = _opened(browser, url)
         reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
         text = reply.inner_text()
         assert "prüfen Sie bitte selbst" in text and "Referat Digitalisierung" in text
@@ -380,9 +382,7 @@ def test_questions_sent_faster_than_a_person_types_get_a_polite_note(
         BOT_QUESTION_BURST="1",
         BOT_QUESTIONS_PER_MINUTE="1",
     ) as url:
-        page = browser.new_page(locale="en-US")
-        page.goto(url)
-        page.locator("#starters").wait_for(timeout=30_000)
+        page = _opened(browser, url)
         assert "[1]" in _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
         note = _ask(page, "Und beim Datenschutz?")  # one question a minute is all this chat takes
         text = note.inner_text()

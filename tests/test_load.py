@@ -149,6 +149,17 @@ def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_s
     assert sum(answered) >= result.answers
 
 
+def _signed_in_env(real_settings, tmp_path: Path, account: Credentials, database: str) -> dict:
+    """Workers with password sign-in (one staff account) and the given chat database."""
+    users = tmp_path / "konten.toml"
+    add_account(users, account.user, account.password, "mitarbeitende")
+    return bot_env(real_settings, data_dir=tmp_path / "data") | {
+        "BOT_USERS_FILE": str(users),
+        "CHAINLIT_AUTH_SECRET": "s" * 48,
+        "BOT_DATABASE_URL": database,
+    }
+
+
 def _fresh_database(server_url: str, name: str) -> str:
     """A new, empty database on the test cluster (its other tests clear theirs); its SQLAlchemy URL."""
     import asyncpg
@@ -196,14 +207,7 @@ def test_two_signed_in_workers_share_one_postgresql_history(
         pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
     database = _fresh_database(postgres_url, "cluster")
     account = Credentials("pflege.nord", "schichtdienst-2026!")
-    users = tmp_path / "konten.toml"
-    add_account(users, account.user, account.password, "mitarbeitende")
-    env = bot_env(real_settings, data_dir=tmp_path / "data") | {
-        "BOT_USERS_FILE": str(users),
-        "CHAINLIT_AUTH_SECRET": "s" * 48,
-        "BOT_DATABASE_URL": database,
-        **BACK_TO_BACK,
-    }
+    env = _signed_in_env(real_settings, tmp_path, account, database) | BACK_TO_BACK
     with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         # Without signing in, no chat: the socket is refused by whichever worker it reaches.
         with pytest.raises(ChatError):
@@ -247,13 +251,7 @@ def test_behind_nginx_sign_ins_are_limited_bodies_capped_and_both_workers_thrott
     if find_nginx() is None:
         pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
     account = Credentials("pflege.sued", "nachtdienst-2026!")
-    users = tmp_path / "konten.toml"
-    add_account(users, account.user, account.password, "mitarbeitende")
-    env = bot_env(real_settings, data_dir=tmp_path / "data") | {
-        "BOT_USERS_FILE": str(users),
-        "CHAINLIT_AUTH_SECRET": "s" * 48,
-        "BOT_DATABASE_URL": _fresh_database(postgres_url, "throttle"),
-    }
+    env = _signed_in_env(real_settings, tmp_path, account, _fresh_database(postgres_url, "throttle"))
     with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         first, second = (w.url for w in cluster.workers)
 
