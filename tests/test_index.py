@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
-from bot.index import MANIFEST, build_index, open_index
+from bot.pipeline.index import MANIFEST, build_index, open_index
 from tests.conftest import REPO, write_doc
 
 
@@ -65,7 +65,7 @@ def test_other_passage_settings_are_refused(small: Settings, embeddings) -> None
 @pytest.fixture(scope="module")
 def minilm():
     """The sentence-transformers path (all-MiniLM-L6-v2 from its PyPI package), int8."""
-    from bot.embeddings import load_embeddings
+    from bot.pipeline.embeddings import load_embeddings
 
     return load_embeddings(Settings(embedder="sentence-transformers"))
 
@@ -90,7 +90,7 @@ def test_an_index_built_with_another_quantisation_is_refused(small: Settings, mi
 
 
 def test_quantised_embeddings_stay_close_to_the_full_model(minilm) -> None:
-    from bot.embeddings import load_embeddings
+    from bot.pipeline.embeddings import load_embeddings
 
     full = load_embeddings(Settings(embedder="sentence-transformers", quantize=False))
     assert minilm.quantized and not full.quantized
@@ -147,8 +147,8 @@ def test_a_withdrawn_or_expired_document_leaves_the_index(small: Settings, embed
 
 
 def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddings, monkeypatch) -> None:
-    from bot import index as index_module
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.index import build as index_module
 
     build_index(small, embeddings=embeddings)
     assistant = Assistant(small, open_index(small, embeddings))
@@ -158,7 +158,7 @@ def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddi
     def boom(*args, **kwargs):
         raise OSError("Datenträger voll (simuliert)")
 
-    monkeypatch.setattr(index_module, "_write_json", boom)
+    monkeypatch.setattr(index_module, "write_json", boom)
     with pytest.raises(OSError):
         build_index(small, embeddings=embeddings)
     monkeypatch.undo()
@@ -169,7 +169,7 @@ def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddi
 
 
 def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings) -> None:
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
 
     build_index(small, embeddings=embeddings)
     assistant = Assistant(small, open_index(small, embeddings))
@@ -201,7 +201,7 @@ def test_a_document_broken_by_an_edit_keeps_its_last_good_version(small: Setting
 
 
 def test_rebuild_repairs_a_corrupt_index(small: Settings, embeddings) -> None:
-    from bot.index import MANIFEST
+    from bot.pipeline.index import MANIFEST
 
     build_index(small, embeddings=embeddings)
     (small.index_dir / MANIFEST).write_text("{kaputt", encoding="utf-8")
@@ -213,7 +213,7 @@ def test_rebuild_repairs_a_corrupt_index(small: Settings, embeddings) -> None:
 
 
 def test_an_index_without_released_documents_refuses_with_the_disclosure(tmp_path: Path, embeddings) -> None:
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
 
     write_doc(tmp_path / "corpus", "entwurf", status="entwurf")
     settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", audit=False)

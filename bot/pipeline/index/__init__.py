@@ -1,0 +1,21 @@
+"""The index: planned (plan), stored (store: embedded or Chroma server), built (build), opened (loaded).
+
+The names callers use are here; the modules beside this one say how."""
+
+from bot.pipeline.index.build import IndexReport, build_index
+from bot.pipeline.index.loaded import NO_INDEX, LoadedIndex, open_index
+from bot.pipeline.index.manifest import BUILDS, MANIFEST, build_parameters, read_manifest
+from bot.pipeline.index.vectors import sentence_id
+
+__all__ = [
+    "BUILDS",
+    "MANIFEST",
+    "NO_INDEX",
+    "IndexReport",
+    "LoadedIndex",
+    "build_index",
+    "build_parameters",
+    "open_index",
+    "read_manifest",
+    "sentence_id",
+]

@@ -1,0 +1,225 @@
+"""Bring the index up to date: plan what changes, write the new build beside the old, switch."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.errors import IndexMismatchError
+from bot.pipeline.chunking import Passage, cut_passages
+from bot.pipeline.corpus import load_corpus, load_synonyms, synonyms_sha256
+from bot.pipeline.german import words
+from bot.pipeline.index.manifest import (
+    BUILDS,
+    MANIFEST,
+    PASSAGES,
+    build_parameters,
+    old_passages,
+    read_manifest,
+    write_json,
+)
+from bot.pipeline.index.plan import BuildPlan, plan_build
+from bot.pipeline.index.store import VectorStore, langchain_store, store_for
+from bot.pipeline.index.vectors import Progress, embed_into
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `index` run did, in figures."""
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+    passages: int
+    problems: list[str]
+    seconds: float
+    skipped_build: bool
+
+
+def check_embeddings(settings: Settings, embeddings) -> None:
+    """A model handed in (to share one across indexes) must be the one the settings describe."""
+    if embeddings is None:
+        return
+    from bot.pipeline.embeddings import model_identity
+
+    if getattr(embeddings, "identity", None) != model_identity(settings):
+        raise IndexMismatchError(
+            "Das übergebene Embedding-Modell passt nicht zu BOT_EMBEDDER, BOT_MODEL_PATH und BOT_QUANTIZE."
+        )
+
+
+@contextmanager
+def _locked(index_dir: Path) -> Iterator[None]:
+    """Serialise index runs: a second run waits for the first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _usable_manifest(index_dir: Path, rebuild: bool) -> dict | None:
+    """The old manifest to build on; none for a rebuild or when it cannot be read."""
+    if rebuild:
+        return None
+    try:
+        return read_manifest(index_dir)
+    except IndexMismatchError:
+        return None
+
+
+def _vocabulary(passages: list[Passage], synonyms: list[list[str]]) -> list[str]:
+    texts = [p.context_text() for p in passages]
+    texts += [t for p in passages for t in (*p.keywords, *p.questions)]
+    texts += [t for group in synonyms for t in group]
+    return sorted({w for text in texts for w in words(text)})
+
+
+@dataclass(frozen=True)
+class _Build:
+    """One build being written: its id and folder, and the one it replaces."""
+
+    id: str
+    folder: Path
+    old_id: str | None
+    old_folder: Path | None
+    parameters: dict[str, object]
+    synonyms_hash: str
+
+
+def _write_build(
+    settings: Settings,
+    store: VectorStore,
+    build: _Build,
+    plan: BuildPlan,
+    passages: list[Passage],
+    synonyms: list[list[str]],
+    embeddings,
+    progress: Progress | None,
+):
+    """Vectors and passages of the new build; the client and the number of vectors stored.
+    Whatever fails, the half-written build is removed and the old one keeps serving."""
+    try:
+        build.folder.mkdir(parents=True)
+        store.prepare(build.folder, build.old_folder if plan.reusable else None)
+        client = store.client(build.folder)
+        if (plan.new or plan.changed or not plan.reusable) and embeddings is None:
+            from bot.pipeline.embeddings import load_embeddings
+
+            embeddings = load_embeddings(settings)
+        name = store.collection_name(build.id)
+        vectors = langchain_store(client, embeddings, name)  # creates the collection
+        if plan.reusable:
+            store.carry_over(client, build.old_id, build.old_folder, build.id, plan.stale)
+        fresh = [p for p in passages if plan.embeds(p.doc_id)]
+        embed_into(vectors, fresh, max(1, settings.embed_batch_size), progress)
+        stored = client.get_collection(name).count()
+        write_json(
+            build.folder / PASSAGES,
+            {
+                "passages": [dataclasses.asdict(p) for p in passages],
+                "vocabulary": _vocabulary(passages, synonyms),
+                "synonyms": synonyms,
+            },
+        )
+        return client, stored
+    except BaseException:
+        store.discard(build.id, build.folder)
+        raise
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+    embeddings=None,
+) -> IndexReport:
+    """Bring the index up to date with the released, valid documents.
+
+    Unchanged documents keep their vectors; changed, new, withdrawn and expired ones are
+    re-embedded or removed with all their passages. The new state is built beside the old one
+    and switched in by replacing manifest.json, so a run that dies leaves the old index serving.
+    An unchanged corpus is skipped without loading the model.
+    """
+    started = time.perf_counter()
+    check_embeddings(settings, embeddings)
+    today = today or dt.date.today()
+    index_dir = settings.index_dir
+    store = store_for(settings)
+    with _locked(index_dir):
+        loaded = load_corpus(settings.corpus_dir)
+        active = [d for d in loaded.documents if d.is_active(today)]
+        synonyms = load_synonyms(settings.corpus_dir)
+        synonyms_hash = synonyms_sha256(settings.corpus_dir)
+        old = _usable_manifest(index_dir, rebuild)
+        old_folder = index_dir / BUILDS / old["build"] if old else None
+        parameters = build_parameters(settings)
+        plan = plan_build(
+            old,
+            {d.id: d.sha256 for d in active},
+            loaded.broken,
+            parameters,
+            synonyms_hash,
+            old_vectors=store.has_vectors(old_folder),
+        )
+        if plan.skip:
+            seconds = time.perf_counter() - started
+            return IndexReport(0, 0, 0, plan.unchanged, old["passages"], loaded.problems, seconds, True)
+        passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
+        passages += old_passages(old_folder, set(plan.kept)) if plan.kept else []
+        build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        old_id = old["build"] if old else None
+        build = _Build(build_id, index_dir / BUILDS / build_id, old_id, old_folder, parameters, synonyms_hash)
+        client, vectors = _write_build(settings, store, build, plan, passages, synonyms, embeddings, progress)
+        _switch(index_dir, store, client, build, plan, len(passages), vectors)
+        return IndexReport(
+            added=len(plan.new),
+            updated=len(plan.changed),
+            deleted=len(plan.removed),
+            unchanged=plan.unchanged,
+            passages=len(passages),
+            problems=loaded.problems,
+            seconds=time.perf_counter() - started,
+            skipped_build=False,
+        )
+
+
+def _switch(
+    index_dir: Path, store: VectorStore, client, build: _Build, plan: BuildPlan, passages: int, vectors: int
+) -> None:
+    """Point the manifest at the new build; the previous one stays for a chat process that still
+    reads it, older ones go."""
+    write_json(
+        index_dir / MANIFEST,
+        {
+            "build": build.id,
+            "parameters": build.parameters,
+            "documents": plan.documents,
+            "synonyms": build.synonyms_hash,
+            "corpus_hash": hashlib.sha256(json.dumps(plan.documents, sort_keys=True).encode()).hexdigest(),
+            "passages": passages,
+            "vectors": vectors,
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
+    keep = {build.id, build.old_id or ""}
+    for folder in (index_dir / BUILDS).iterdir():
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    store.prune(client, keep)
