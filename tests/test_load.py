@@ -1,6 +1,6 @@
 """Load on the real chat: concurrent sessions over Chainlit's socket.io, one worker and two behind nginx.
 
-The figures of the full run (50 sessions, 60 s) come from `python -m bot.loadtest`; these tests
+The figures of the full run (50 sessions, 60 s) come from `python -m bot loadtest`; these tests
 keep to a few seconds and assert what must hold at any load: every question answered, with the
 AI disclosure, and with two workers, both serving while every session stays on its own worker;
 a session that floods gets notes while the others get their answers; sign-ins are limited by
@@ -21,19 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.accounts import add_account
-from bot.loadtest import (
-    QUESTIONS,
-    SESSION_COOKIE,
-    ChatError,
-    Credentials,
-    LoadPlan,
-    ask_once,
-    login_cookie,
-    run_load,
-)
-from bot.loginload import from_address, try_sign_in
-from bot.workers import find_nginx, render_nginx_conf, serve
+from bot.chat.accounts import add_account
+from bot.ops.client import SESSION_COOKIE, ChatError, Credentials, ask_once, login_cookie
+from bot.ops.loadtest import QUESTIONS, LoadPlan, run_load
+from bot.ops.loginload import from_address, try_sign_in
+from bot.ops.workers import find_nginx, render_nginx_conf, serve
 from tests.conftest import bot_env, free_port
 
 pytestmark = pytest.mark.slow

@@ -7,12 +7,12 @@ AI disclosure. With --user, the run first signs in through Chainlit's login (pas
 BOT_LOADTEST_PASSWORD) and every session carries that login, as a signed-in browser does.
 
 Examples:
-    python -m bot.loadtest --url http://127.0.0.1:8000 --sessions 50 --duration 60
-    python -m bot.loadtest --sessions 50 --duration 60 --think 5      # 5 s reading between questions
-    BOT_LOADTEST_PASSWORD=… python -m bot.loadtest --user pflege1     # a chat with sign-in
-    python -m bot.loadtest --url http://127.0.0.1:8000 --transport websocket --json last.json
-    python -m bot.loadtest --sessions 10 --think 2 --flooders 1  # one session sends 20 questions/s
-    BOT_LOADTEST_PASSWORD=… python -m bot.loadtest --user pflege1 --think 2 --login-flood 50
+    python -m bot loadtest --url http://127.0.0.1:8000 --sessions 50 --duration 60
+    python -m bot loadtest --sessions 50 --duration 60 --think 5      # 5 s reading between questions
+    BOT_LOADTEST_PASSWORD=… python -m bot loadtest --user pflege1     # a chat with sign-in
+    python -m bot loadtest --url http://127.0.0.1:8000 --transport websocket --json last.json
+    python -m bot loadtest --sessions 10 --think 2 --flooders 1  # one session sends 20 questions/s
+    BOT_LOADTEST_PASSWORD=… python -m bot loadtest --user pflege1 --think 2 --login-flood 50
 """
 
 from __future__ import annotations
@@ -20,22 +20,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import statistics
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-import socketio
 
-from bot.ratelimit import SLOW_DOWN_MARK
+from bot.chat.ratelimit import SLOW_DOWN_MARK
+from bot.ops.client import (
+    BROWSER_TRANSPORTS,
+    DISCLOSURE_MARK,
+    ERROR_MARK,
+    PASSWORD_ENV,
+    ChatError,
+    ChatSession,
+    command_parser,
+    connected_session,
+    credentials_from_env,
+    login_cookie,
+)
+from bot.ops.measure import percentile, rounded
+
+MAX_ERROR_SAMPLES = 5
 
 QUESTIONS = (
     "Darf ich Klientendaten in ChatGPT kopieren?",
@@ -47,41 +57,6 @@ QUESTIONS = (
     "Wen kann ich bei Fragen zu KI ansprechen?",
     "Muss die KI alle Menschen fair behandeln?",
 )
-SOCKET_PATH = "/ws/socket.io"
-SESSION_COOKIE = "X-Chainlit-Session-id"
-# Chainlit's login cookie (CHAINLIT_AUTH_COOKIE_NAME's default): the JWT of the signed-in user.
-AUTH_COOKIE = "access_token"
-PASSWORD_ENV = "BOT_LOADTEST_PASSWORD"
-# Every reply of the assistant names itself (answers, refusals, errors): see bot/config.py.
-DISCLOSURE_MARK = "KI-Assistent"
-# Only the error disclosure says "Meldung des KI-Assistenten": the chat answered with an error.
-ERROR_MARK = "Meldung des KI-Assistenten"
-ANSWER_TIMEOUT_S = 30.0
-CONNECT_TIMEOUT_S = 30.0
-SIGN_IN_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
-MAX_ERROR_SAMPLES = 5
-# socket.io-client's default in the browser: long-polling first, then the websocket upgrade.
-BROWSER_TRANSPORTS = ("polling", "websocket")
-
-
-class ChatError(Exception):
-    """A session could not connect, or a question got no proper answer in time."""
-
-
-class ErrorReply(ChatError):
-    """The chat replied with its error message instead of an answer."""
-
-
-class SignInRefused(ChatError):
-    """The chat refused the name or password: trying again will not help."""
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A password account of the chat (see `python -m bot user add`)."""
-
-    user: str
-    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,133 +120,6 @@ class _Tally:
             self.error_samples.append(message)
 
 
-class ChatSession:
-    """One person's chat tab: a socket.io connection opened the way Chainlit's web client opens it."""
-
-    def __init__(self, url: str, transports: Sequence[str] = BROWSER_TRANSPORTS, cookie: str = "") -> None:
-        self.url = url.rstrip("/")
-        self.id = str(uuid.uuid4())
-        self.transports = list(transports)
-        self.cookie = "; ".join(filter(None, [f"{SESSION_COOKIE}={self.id}", cookie]))
-        self.thread_id: str | None = None
-        self._client = socketio.AsyncClient(reconnection=False)
-        self._replies: asyncio.Queue[str] = asyncio.Queue()
-        self._idle = asyncio.Event()
-        self._client.on("new_message", self._on_new_message)
-        self._client.on("task_end", self._on_task_end)
-
-    async def _on_new_message(self, message: dict) -> None:
-        if message.get("type") == "assistant_message":
-            self.thread_id = message.get("threadId") or self.thread_id
-            await self._replies.put(message.get("output") or "")
-
-    async def _on_task_end(self, *_: object) -> None:
-        self._idle.set()
-
-    async def connect(self, http: aiohttp.ClientSession, timeout: float = CONNECT_TIMEOUT_S) -> None:
-        """Take the sticky cookie, open the socket and wait until the chat has started."""
-        # The browser asks for this cookie first; a proxy can route a session's requests by it.
-        async with http.post(f"{self.url}/set-session-cookie", json={"session_id": self.id}) as response:
-            response.raise_for_status()
-        auth = {
-            "clientType": "webapp",
-            "sessionId": self.id,
-            "threadId": "",
-            "userEnv": "{}",
-            "chatProfile": "",
-        }
-        self._idle.clear()
-        await self._client.connect(
-            self.url,
-            headers={"Cookie": self.cookie},
-            auth=auth,
-            transports=self.transports,
-            socketio_path=SOCKET_PATH,
-            wait_timeout=timeout,
-        )
-        await self._client.emit("connection_successful")
-        # The server answers connection_successful with task_end; only then is the session set up.
-        await asyncio.wait_for(self._idle.wait(), timeout)
-
-    async def send(self, question: str) -> None:
-        """Send a question as the page does, without waiting for the reply."""
-        message = {
-            "threadId": "",
-            "id": str(uuid.uuid4()),
-            "name": "User",
-            "type": "user_message",
-            "output": question,
-            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "metadata": {"location": f"{self.url}/"},
-        }
-        await self._client.emit("client_message", {"message": message, "fileReferences": []})
-
-    def replies(self) -> list[str]:
-        """The replies that arrived and were not taken yet."""
-        taken = []
-        while not self._replies.empty():
-            taken.append(self._replies.get_nowait())
-        return taken
-
-    async def ask(self, question: str, timeout: float = ANSWER_TIMEOUT_S) -> tuple[str, float]:
-        """Send a question; return the reply and the milliseconds until it arrived."""
-        self.replies()  # nothing left over from before this question counts
-        self._idle.clear()
-        start = time.perf_counter()
-        await self.send(question)
-        try:
-            reply = await asyncio.wait_for(self._replies.get(), timeout)
-            latency_ms = (time.perf_counter() - start) * 1000
-            # The turn is over at task_end (elements, side view); the next question waits for it.
-            await asyncio.wait_for(self._idle.wait(), max(0.0, timeout - latency_ms / 1000))
-        except TimeoutError:
-            raise ChatError(f"keine Antwort binnen {timeout:.0f} s auf {question!r}") from None
-        if DISCLOSURE_MARK not in reply:
-            raise ChatError(f"Antwort ohne KI-Hinweis auf {question!r}: {reply[:200]}")
-        if ERROR_MARK in reply:
-            raise ErrorReply(f"Fehlermeldung statt Antwort auf {question!r}: {reply[:200]}")
-        return reply, latency_ms
-
-    @property
-    def connected(self) -> bool:
-        """Whether the socket is still open."""
-        return self._client.connected
-
-    async def close(self) -> None:
-        """Close the connection (the server keeps the session for its session_timeout)."""
-        await self._client.disconnect()
-
-
-async def sign_in(http: aiohttp.ClientSession, url: str, credentials: Credentials) -> str:
-    """Sign in as Chainlit's login page does; the Cookie header part that carries the login."""
-    form = {"username": credentials.user, "password": credentials.password}
-    try:
-        async with http.post(f"{url.rstrip('/')}/login", data=form, timeout=SIGN_IN_TIMEOUT) as response:
-            if response.status in (401, 403):
-                raise SignInRefused(f"Anmeldung als {credentials.user!r} abgelehnt (HTTP {response.status})")
-            if response.status != 200:
-                raise ChatError(f"Anmeldung als {credentials.user!r} fehlgeschlagen (HTTP {response.status})")
-            login = response.cookies.get(AUTH_COOKIE)
-    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
-        raise ChatError(f"Anmeldung fehlgeschlagen: {exc!r}") from exc
-    if login is None:
-        raise ChatError(f"Die Anmeldung setzte kein {AUTH_COOKIE}-Cookie.")
-    return f"{AUTH_COOKIE}={login.value}"
-
-
-async def _connected(
-    url: str, transports: Sequence[str], http: aiohttp.ClientSession, cookie: str = ""
-) -> ChatSession:
-    """A fresh, connected session; a failed attempt is closed and raised as ChatError."""
-    session = ChatSession(url, transports, cookie)
-    try:
-        await session.connect(http)
-    except (OSError, TimeoutError, aiohttp.ClientError, socketio.exceptions.SocketIOError) as exc:
-        await session.close()
-        raise ChatError(f"Verbindung fehlgeschlagen: {exc!r}") from exc
-    return session
-
-
 async def _one_session(
     number: int, url: str, plan: LoadPlan, deadline: float, tally: _Tally, http: aiohttp.ClientSession
 ) -> None:
@@ -285,7 +133,7 @@ async def _one_session(
         while time.monotonic() < deadline:
             try:
                 if session is None:
-                    session = await _connected(url, plan.transports, http, plan.cookie)
+                    session = await connected_session(url, plan.transports, http, plan.cookie)
                 _, latency_ms = await session.ask(plan.questions[turn % len(plan.questions)])
                 tally.latencies_ms.append(latency_ms)
                 if plan.think_s:
@@ -307,7 +155,7 @@ async def _flood_session(
 ) -> None:
     """Send a question every flood_interval_s until the deadline, never waiting; count the replies."""
     try:
-        session = await _connected(url, plan.transports, http, plan.cookie)
+        session = await connected_session(url, plan.transports, http, plan.cookie)
     except ChatError as exc:
         tally.error(f"Flut-Sitzung {number}: {exc}")
         return
@@ -330,15 +178,6 @@ async def _flood_session(
         await session.close()
 
 
-def percentile(values: Sequence[float], p: float) -> float | None:
-    """The p-th percentile (0–100), interpolated; None without values."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(p) - 1] if p < 100 else max(values)
-
-
 def summarise(sessions: int, duration_s: float, tally: _Tally) -> LoadResult:
     """The result of a run from its tally."""
     latencies = tally.latencies_ms
@@ -347,19 +186,15 @@ def summarise(sessions: int, duration_s: float, tally: _Tally) -> LoadResult:
         duration_s=round(duration_s, 2),
         answers=len(latencies),
         errors=tally.errors,
-        p50_ms=_rounded(percentile(latencies, 50)),
-        p95_ms=_rounded(percentile(latencies, 95)),
-        max_ms=_rounded(max(latencies, default=None)),
+        p50_ms=rounded(percentile(latencies, 50)),
+        p95_ms=rounded(percentile(latencies, 95)),
+        max_ms=rounded(max(latencies, default=None)),
         error_samples=tuple(tally.error_samples),
         flood_sent=tally.flood["sent"],
         flood_answers=tally.flood["answers"],
         flood_notes=tally.flood["notes"],
         flood_errors=tally.flood["errors"],
     )
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 async def run_load_async(url: str, plan: LoadPlan) -> LoadResult:
@@ -390,42 +225,6 @@ def run_load(url: str, plan: LoadPlan) -> LoadResult:
     return asyncio.run(run_load_async(url, plan))
 
 
-def credentials_from_env(user: str | None) -> Credentials | None:
-    """The account of --user with its password from BOT_LOADTEST_PASSWORD; None without --user."""
-    if not user:
-        return None
-    password = os.environ.get(PASSWORD_ENV)
-    if not password:
-        raise ValueError(f"Für --user bitte das Passwort in {PASSWORD_ENV} setzen.")
-    return Credentials(user, password)
-
-
-def login_cookie(url: str, credentials: Credentials) -> str:
-    """Synchronous sign_in: the Cookie header part of a login, for LoadPlan.cookie and ask_once."""
-
-    async def _sign_in() -> str:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-            return await sign_in(http, url, credentials)
-
-    return asyncio.run(_sign_in())
-
-
-async def ask_once_async(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S, cookie: str = "") -> str:
-    """One question in a fresh session; the reply text (ChatError if there is none)."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-        session = await _connected(url, BROWSER_TRANSPORTS, http, cookie)
-        try:
-            reply, _ = await session.ask(question, timeout)
-        finally:
-            await session.close()
-    return reply
-
-
-def ask_once(url: str, question: str, timeout: float = ANSWER_TIMEOUT_S, cookie: str = "") -> str:
-    """Synchronous ask_once_async, for scripts and tests."""
-    return asyncio.run(ask_once_async(url, question, timeout, cookie))
-
-
 def table(result: LoadResult) -> str:
     """The figures as a small Markdown table, as docs/benchmarks.md shows them."""
     ms = lambda value: "–" if value is None else f"{value:.0f}"  # noqa: E731
@@ -451,19 +250,9 @@ def table(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def script_parser(module: str, description: str, doc: str | None) -> argparse.ArgumentParser:
-    """A command-line parser for `python -m <module>`, its examples taken from the module doc."""
-    return argparse.ArgumentParser(
-        prog=f"python -m {module}",
-        description=description,
-        epilog=doc.split("Examples:")[1] if doc and "Examples:" in doc else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = script_parser(
-        "bot.loadtest", "Lasttest des laufenden Chats über Chainlits socket.io-Verbindung.", __doc__
+    parser = command_parser(
+        "loadtest", "Lasttest des laufenden Chats über Chainlits socket.io-Verbindung.", __doc__
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Adresse des Chats")
     parser.add_argument("--sessions", type=int, default=50, help="gleichzeitige Sitzungen")
@@ -490,7 +279,7 @@ def _parser() -> argparse.ArgumentParser:
         "--login-flood",
         type=int,
         default=0,
-        help="so viele falsche Anmeldungen gleichzeitig, von 127.0.0.2 an (python -m bot.loginload)",
+        help="so viele falsche Anmeldungen gleichzeitig, von 127.0.0.2 an (python -m bot loginload)",
     )
     parser.add_argument(
         "--login-flood-user",
@@ -509,7 +298,7 @@ async def _measure(
     """The load run and, beside it for the same time, a flood of wrong sign-ins (if asked for)."""
     if not login_flood:
         return await run_load_async(url, plan), None
-    from bot.loginload import flood_async
+    from bot.ops.loginload import flood_async
 
     load, flood = await asyncio.gather(
         run_load_async(url, plan), flood_async(url, login_flood, plan.duration_s, first, flood_user)
@@ -552,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(table(result))
     if flood is not None:
-        from bot.loginload import flood_table
+        from bot.ops.loginload import flood_table
 
         print()
         print(flood_table(flood))

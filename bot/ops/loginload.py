@@ -5,12 +5,12 @@ person guessing would, then signs in with the right password from another addres
 and from the guessing address. `flood` sends wrong sign-ins from many loopback addresses at
 once (127.0.0.2, 127.0.0.3, …: Linux routes all of 127/8 to this machine), each for a name of
 its own, so that every try reaches a password check unless the chat refuses it first.
-`python -m bot.loadtest --login-flood 50` runs the flood beside signed-in sessions and shows
+`python -m bot loadtest --login-flood 50` runs the flood beside signed-in sessions and shows
 what it does to their answers.
 
 Examples:
-    BOT_LOADTEST_PASSWORD=… python -m bot.loginload guess --user anna.schmidt --tries 40
-    python -m bot.loginload flood --parallel 50 --duration 30
+    BOT_LOADTEST_PASSWORD=… python -m bot loginload guess --user anna.schmidt --tries 40
+    python -m bot loginload flood --parallel 50 --duration 30
 """
 
 from __future__ import annotations
@@ -28,14 +28,8 @@ from dataclasses import asdict, dataclass
 
 import aiohttp
 
-from bot.loadtest import (
-    PASSWORD_ENV,
-    SIGN_IN_TIMEOUT,
-    Credentials,
-    credentials_from_env,
-    percentile,
-    script_parser,
-)
+from bot.ops.client import PASSWORD_ENV, SIGN_IN_TIMEOUT, Credentials, command_parser, credentials_from_env
+from bot.ops.measure import percentile, rounded
 
 ATTACKER = "127.0.0.2"
 OWNER = "127.0.0.200"
@@ -177,14 +171,10 @@ async def flood_async(
         seconds=round(time.monotonic() - start, 2),
         attempts=len(tries),
         statuses=dict(sorted(Counter(t.status for t in tries).items())),
-        p50_ms=_rounded(percentile(latencies, 50)),
-        p95_ms=_rounded(percentile(latencies, 95)),
+        p50_ms=rounded(percentile(latencies, 50)),
+        p95_ms=rounded(percentile(latencies, 95)),
         errors=errors,
     )
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 def _statuses(statuses: dict[int, int]) -> str:
@@ -226,7 +216,7 @@ def flood_table(result: FloodResult) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = script_parser("bot.loginload", "Falsche Anmeldungen gegen den laufenden Chat messen.", __doc__)
+    parser = command_parser("loginload", "Falsche Anmeldungen gegen den laufenden Chat messen.", __doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Adresse des Chats")
     parser.add_argument("--json", action="store_true", help="Ergebnis als eine JSON-Zeile")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -4,8 +4,8 @@ nginx runs without root files: its configuration (deploy/nginx.conf.template), p
 temp folders live in one folder of ours. Every worker reads the same, already built index.
 
 Examples:
-    python -m bot.workers --workers 2 --port 8000             # nginx on 8000, workers on 8001, 8002
-    python -m bot.workers --workers 1 --port 8000 --no-proxy  # one worker on 8000, no nginx
+    python -m bot workers --workers 2 --port 8000             # nginx on 8000, workers on 8001, 8002
+    python -m bot workers --workers 1 --port 8000 --no-proxy  # one worker on 8000, no nginx
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import BotError
-from bot.loadtest import (
+from bot.ops.client import (
     PASSWORD_ENV,
     ChatError,
     Credentials,
     ErrorReply,
     SignInRefused,
     ask_once,
+    command_parser,
     credentials_from_env,
     login_cookie,
-    script_parser,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "nginx.conf.template"
 HOST = "127.0.0.1"
 STARTUP_S = 120.0
@@ -229,8 +229,8 @@ def serve(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = script_parser(
-        "bot.workers",
+    parser = command_parser(
+        "workers",
         "Mehrere Chainlit-Worker hinter nginx auf 127.0.0.1 starten (Strg+C beendet alle).",
         __doc__,
     )
