@@ -11,11 +11,20 @@ import pytest
 
 from tests.conftest import REPO, bot_env, run_bot
 
+# Every test here runs `python -m bot` as a process of its own.
+pytestmark = pytest.mark.slow
 FIELDS = {"id", "question", "answer", "abstained", "disclosure", "sources", "generator"}
 
 
 def _run(args: list[str], settings, stdin: str | None = None, index_dir: Path | None = None):
     return run_bot(args, settings, stdin=stdin, index_dir=index_dir)
+
+
+def _bot(command: list[str], env: dict, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """`python -m bot COMMAND` with exactly this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *command], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 def test_ask_json_prints_one_object_with_the_contract_fields(real_settings) -> None:
@@ -80,6 +89,29 @@ def test_missing_index_is_one_german_sentence_without_traceback(real_settings, t
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [["eval"], ["tune", "tests/gold/dev.jsonl"]], ids=lambda c: c[0])
+def test_a_missing_index_names_the_fix_in_the_quality_commands(
+    real_settings, tmp_path: Path, command
+) -> None:
+    result = _run(command, real_settings, index_dir=tmp_path / "leer")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Kein Index gefunden. Bitte `python -m bot index` ausführen."
+
+
+@pytest.mark.parametrize("command", [["index"], ["check"], ["bench", "--sizes", "0"]], ids=lambda c: c[0])
+def test_a_missing_corpus_folder_names_the_setting_in_every_command_that_reads_it(
+    real_settings, tmp_path: Path, command
+) -> None:
+    env = bot_env(real_settings, index_dir=tmp_path / "index")
+    env["BOT_CORPUS_DIR"] = str(tmp_path / "kein-korpus")
+    result = _bot(command, env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"Der Korpus-Ordner {tmp_path / 'kein-korpus'} fehlt. Bitte BOT_CORPUS_DIR prüfen."
+    )
+
+
 HOSTILE = [
     "",
     "   \t  ",
@@ -114,18 +146,27 @@ def test_hostile_input_gets_one_line_each_with_the_disclosure(real_settings) -> 
     assert "egal" not in injection["answer"]
 
 
-@pytest.mark.parametrize("command", [["ask", "x"], ["index"], ["check"], ["eval"], ["report"]])
+EVERY_COMMAND = [
+    ["ask", "x"],
+    ["index"],
+    ["check"],
+    ["import", "richtlinie.pdf"],
+    ["eval"],
+    ["tune", "tests/gold/dev.jsonl"],
+    ["report"],
+    ["bench", "--sizes", "0"],
+    ["user", "list"],
+    ["retention"],
+    ["forget", "anna.schmidt"],
+    ["workers", "--workers", "1", "--no-proxy"],
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: c[0] if c[0] != "user" else "user-list")
 def test_an_invalid_setting_is_one_german_sentence_in_every_command(real_settings, command) -> None:
     env = bot_env(real_settings)
     env["BOT_TOP_K"] = "abc"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", *command],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
+    result = _bot(command, env)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "Ungültige Einstellung BOT_TOP_K: bitte den Wert prüfen (siehe README, Einstellungen)."

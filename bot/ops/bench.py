@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
+from bot.pipeline.corpus import document_paths
 
 QUESTIONS = [
     "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?",
@@ -94,10 +95,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_benchmark(name: str, corpus_dir: Path, work_dir: Path, repeats: int = 20) -> BenchResult:
     """Build, re-index and query one corpus in a scratch folder; corpus_dir is copied, not changed."""
-    from bot.assistant import Assistant
-    from bot.corpus import document_paths
-    from bot.embeddings import load_embeddings
-    from bot.index import build_index, open_index
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.embeddings import load_embeddings
+    from bot.pipeline.index import build_index, open_index
 
     corpus = work_dir / "corpus"
     shutil.copytree(corpus_dir, corpus)
@@ -168,6 +168,7 @@ def machine() -> dict[str, object]:
 
 def benchmark(real_corpus: Path, sizes: list[int], repeats: int = 20) -> list[BenchResult]:
     """The real corpus and generated corpora of the given sizes, each in its own scratch folder."""
+    document_paths(real_corpus)  # a missing corpus folder is one sentence, before any work
     results = []
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as scratch:
         root = Path(scratch)
