@@ -1,19 +1,31 @@
-"""The Referat's knowledge-gap report: what went unanswered, what was disliked, what is cited."""
+"""The Referat's knowledge-gap report: what went unanswered, what was disliked, what is cited.
+
+Gathered from the audit, the feedback, the index and the chat database (`gap_report`), built by
+pure functions (`build_report`), shown as text (CLI `report`) or Markdown (the Referat's chat view)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from bot.german import STOPWORDS, words
-from bot.markdown import cell
-from bot.throttle import SignInSummary
+from bot.chat import throttle
+from bot.chat.feedback import FeedbackLog
+from bot.chat.signin_rules import SignInSummary
+from bot.config import Settings
+from bot.errors import BotError
+from bot.pipeline.audit import AuditLog
+from bot.pipeline.german import stopwords, words
+from bot.pipeline.index import read_manifest
+from bot.pipeline.markdown import cell
 
 SIMILAR = 60.0  # rapidfuzz token_set_ratio above which two refused questions form one group
 UNREADABLE = "nicht abrufbar: die Chat-Datenbank antwortet nicht"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,7 +61,7 @@ class GapReport:
     negative_feedback: list[dict]
     cited: list[tuple[str, int]]
     never_cited: list[str]
-    # Failed password sign-ins (bot/throttle.py); None if the chat database could not be read.
+    # Failed password sign-ins (bot/chat/throttle.py); None if the chat database could not be read.
     signins: SignInSummary | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -76,7 +88,7 @@ class GapReport:
 
 
 def _key(question: str) -> str:
-    return " ".join(w for w in words(question) if w not in STOPWORDS)
+    return " ".join(w for w in words(question) if w not in stopwords())
 
 
 def group_questions(questions: list[str], guesses: list[str | None] | None = None) -> list[QuestionGroup]:
@@ -184,3 +196,22 @@ def format_report_markdown(report: GapReport) -> str:
     for section in sections(report):
         out += ["", f"**{section.title}**", *(f"- {cell(item)}" for item in section.items or ["keine"])]
     return "\n".join(out)
+
+
+def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
+    """The report over a time range, from the audit, the feedback, the current index and the
+    chat database's sign-in failures. Not for a running event loop (the chat calls it in a thread)."""
+    manifest = read_manifest(settings.index_dir) or {"documents": {}}
+    try:
+        signins = asyncio.run(throttle.summary(settings, since, until))
+    except BotError as exc:
+        log.warning("Anmeldungen nicht im Bericht: %s", exc)
+        signins = None
+    return build_report(
+        AuditLog(settings.data_dir).read(),
+        FeedbackLog(settings.data_dir).read(),
+        sorted(manifest["documents"]),
+        since,
+        until,
+        signins,
+    )

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import simplemma
 import Stemmer
@@ -17,199 +18,50 @@ from rapidfuzz.distance import Levenshtein
 ANALYZER_VERSION = 7
 TOKEN = re.compile(r"[^\W_]+")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
-# Filler words of chat questions and gender suffixes split off by the tokenizer ("Kund:innen").
-EXTRA_STOPWORDS = {
-    "innen",
-    "in",
-    "nen",
-    "ne",
-    "mal",
-    "denn",
-    "eigentlich",
-    "bitte",
-    "gibt",
-    "gibts",
-    "geht",
-    "genau",
-    "halt",
-    "eben",
-    "ja",
-    "hallo",
-    "hi",
-    "danke",
-    "frage",
-    "fragen",
-    "wissen",
-    "sagen",
-    "sagt",
-    "steht",
-    "dazu",
-    "darüber",
-    "drin",
-    "drauf",
-    "beim",
-    "bzw",
-    "asb",
-    "nrw",
-    "hey",
-    "okay",
-    "ok",
-    "bei",
-    "uns",
-    "wer",
-    "wen",
-    "wem",
-    "wann",
-    "warum",
-    "wieso",
-    "weshalb",
-    "welche",
-    "please",
-    "tell",
-    "me",
-    "does",
-    "say",
-    "says",
-    "what",
-    "which",
-    # Conversational filler of chat questions: says nothing about the topic.
-    "besagt",
-    "bedeutet",
-    "heißt",
-    "heisst",
-    "konkret",
-    "überhaupt",
-    "ueberhaupt",
-    "einfach",
-    "echt",
-    "wirklich",
-    "gerade",
-    "eigtl",
-    "irgendwie",
-    "irgendwas",
-    "sowas",
-    "ding",
-    "dinger",
-    "sache",
-    "sachen",
-    "zeug",
-    "leute",
-    "passiert",
-    "kommt",
-    "raus",
-    "drüber",
-    "drueber",
-    "dabei",
-    "damit",
-    "gilt",
-    "gelten",
-    "erwartet",
-    "spielt",
-    "rolle",
-    "blick",
-    "ansicht",
-    "richtige",
-    "richtig",
-    "is",
-    "isses",
-    "ner",
-    "nem",
-    "hab",
-    "haste",
-    "weiß",
-    "weiss",
-    "meinst",
-    "really",
-    "actually",
-    "supposed",
-    "meant",
-    "make",
-    "sure",
-    "using",
-    "used",
-    "use",
-    "any",
-    "there",
-    "get",
-    "got",
-    "know",
-    "want",
-    "need",
-    "thing",
-    "stuff",
-    "about",
-    "exactly",
-    # Colloquial chat German: particles, short forms and intensifiers.
-    "nich",
-    "nix",
-    # Rhenish and Ruhr forms of das, was, es ("stimmt dat?"): "dat" would otherwise meet "Daten".
-    "dat",
-    "wat",
-    "et",
-    "net",
-    "null",
-    "ehrlich",
-    "trotzdem",
-    "irgendwo",
-    "irgendwann",
-    "irgendwer",
-    "kram",
-    "krass",
-    "voll",
-    "bissl",
-    "bisschen",
-    "mega",
-    "eh",
-    "gar",
-    "quasi",
-    "sone",
-    "son",
-    "naja",
-    "tja",
-    "usw",
-    "etc",
-    "hm",
-    "hmm",
-    "ach",
-    "achso",
-    "sorry",
-    "kurz",
-    "schnell",
-    "ganz",
-    "ziemlich",
-    "jemand",
-    "jemanden",
-    "was",
-    "wie",
-    # Pronominal adverbs: they point at a topic, they are none ("worauf wird geprüft?").
-    "worauf",
-    "woran",
-    "wofür",
-    "womit",
-    "wovon",
-    "wozu",
-    "worüber",
-    "wodurch",
-    "wobei",
-    "darauf",
-    "daran",
-    "davon",
-    "hierzu",
-    "hierfür",
-}
-_BASE_STOPWORDS = set(STOPWORDS_GERMAN) | set(STOPWORDS_EN) | EXTRA_STOPWORDS
-# Staff without umlauts on the keyboard write "fuer", "koennen", "muessen".
-STOPWORDS = frozenset(
-    _BASE_STOPWORDS
-    | {w.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss") for w in _BASE_STOPWORDS}
-)
 # English function words ("who", "do", "about"): in a question they say nothing about the topic,
 # so one the corpus does not contain is dropped instead of counting as unknown. Those the
 # Referat's English keywords contain stay searchable.
 ENGLISH_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
 ENGLISH_INFLECTIONS = ("ing", "ed", "s")
-# English function words that are no German words ("the", "do", "my"): how English a question is.
-ENGLISH_ONLY = frozenset(ENGLISH_FUNCTION_WORDS - set(STOPWORDS_GERMAN) - EXTRA_STOPWORDS)
+
+
+DATA = Path(__file__).parent
+
+
+def _data_lines(name: str) -> list[list[str]]:
+    """The words of a data file beside this module, a list per line, comments ('#') left out."""
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [ws for line in lines if (ws := line.split("#", 1)[0].split())]
+
+
+@lru_cache(maxsize=1)
+def filler_words() -> frozenset[str]:
+    """Filler words of chat questions and gender suffixes the tokenizer splits off (filler_words.txt)."""
+    return frozenset(w for line in _data_lines("filler_words.txt") for w in line)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Words a lexical search leaves out: bm25s' German and English lists and the filler words,
+    also as staff without umlauts on the keyboard write them ("fuer", "koennen", "muessen")."""
+    base = set(STOPWORDS_GERMAN) | set(STOPWORDS_EN) | filler_words()
+    return frozenset(
+        base | {w.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss") for w in base}
+    )
+
+
+@lru_cache(maxsize=1)
+def english_only() -> frozenset[str]:
+    """English function words that are no German words ("the", "do", "my"): how English a question is."""
+    return frozenset(ENGLISH_FUNCTION_WORDS - set(STOPWORDS_GERMAN) - filler_words())
+
+
+@lru_cache(maxsize=1)
+def modal_forms() -> dict[str, str]:
+    """Modal verb forms the stemmer cannot join, to their infinitive (modal_forms.txt)."""
+    return {form: infinitive for form, infinitive in _data_lines("modal_forms.txt")}
+
+
 MIN_FUZZY_LENGTH = 5
 # A misspelt function word ("sint", "fragn") is one edit from a stop word and in no dictionary.
 MIN_TYPO_LENGTH = 4
@@ -252,7 +104,7 @@ POLICY_MODAL = re.compile(
 def english_share(text: str) -> float:
     """Share of a text's words that are English function words and no German ones."""
     tokens = [t.casefold() for t in TOKEN.findall(text)]
-    return sum(t in ENGLISH_ONLY for t in tokens) / len(tokens) if tokens else 0.0
+    return sum(t in english_only() for t in tokens) / len(tokens) if tokens else 0.0
 
 
 def asks_for_fact(text: str) -> bool:
@@ -270,21 +122,6 @@ def words(text: str) -> list[str]:
     return TOKEN.findall(fold(text))
 
 
-# Modal verbs whose forms the stemmer cannot join ("darf" / "dürfen").
-MODALS = {
-    "darf": "dürfen",
-    "darfst": "dürfen",
-    "dürft": "dürfen",
-    "muss": "müssen",
-    "musst": "müssen",
-    "müsst": "müssen",
-    "kann": "können",
-    "kannst": "können",
-    "soll": "sollen",
-    "sollst": "sollen",
-    "will": "wollen",
-    "willst": "wollen",
-}
 # Endings that make no word of their own when a compound is cut before them.
 SUFFIXES = ("lich", "keit", "heit", "isch", "ung", "schaft", "sam", "bar", "los")
 UMLAUTS = str.maketrans("äöü", "aou")
@@ -296,8 +133,8 @@ NOT_PARTICIPLES = ("gesamt", "gewohnt", "gewiss", "genug", "gerecht", "gering", 
 def _lemma(word: str) -> str:
     """simplemma's lemma, kept only when it still starts like the word (its guesses can stray),
     or like the word without the participle's ge- ("geprüft" -> "prüfen")."""
-    if word in MODALS:
-        return MODALS[word]
+    if word in modal_forms():
+        return modal_forms()[word]
     lemma = simplemma.lemmatize(word, lang="de").casefold()
     start, plain = lemma.translate(UMLAUTS)[:2], word.translate(UMLAUTS)
     if start == plain[:2]:
@@ -328,12 +165,12 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("german")
         self._english = Stemmer.Stemmer("english")
         self._stem_cache: dict[str, str] = {}
-        surfaces = {w for w in vocabulary if len(w) >= 3 and w not in STOPWORDS and not w.isdigit()}
+        surfaces = {w for w in vocabulary if len(w) >= 3 and w not in stopwords() and not w.isdigit()}
         self.vocabulary = sorted(surfaces)
         self._surfaces = frozenset(surfaces)
         self._known = {self.stem(w) for w in surfaces}
         # Only stop words of 4+ letters: one edit from "mir" or "wen" are names (Miro, Qwen).
-        self._stopwords = sorted(w for w in STOPWORDS if len(w) >= MIN_TYPO_LENGTH)
+        self._stopwords = sorted(w for w in stopwords() if len(w) >= MIN_TYPO_LENGTH)
         self._synonyms: dict[tuple[str, ...], str] = {}
         # Phrases of stop words only ("von sich aus") are matched on the words as written,
         # since the stop words are gone before the other synonyms are looked up.
@@ -341,7 +178,7 @@ class Analyzer:
         for group_no, group in enumerate(synonyms):
             for term in group:
                 term_words = words(term)
-                key = tuple(self.stem(w) for w in term_words if w not in STOPWORDS)
+                key = tuple(self.stem(w) for w in term_words if w not in stopwords())
                 if key:
                     self._synonyms.setdefault(key, f"syn{group_no}")
                 elif len(term_words) >= 2:  # a single stop word ("it") would mark every sentence
@@ -409,7 +246,7 @@ class Analyzer:
         analysed: list[WordTerms] = []
         text_words = words(text)
         for word in text_words:
-            if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            if word in stopwords() or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = self.stem(word)
             if query and stem not in self._known and self._is_english(word):
