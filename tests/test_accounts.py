@@ -12,14 +12,15 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from bot import accounts, throttle
+from bot.chat import accounts, throttle
+from bot.chat.feedback import FeedbackLog, reasons_in
+from bot.chat.ratelimit import Pace, slow_down_note
+from bot.chat.signin import UNAVAILABLE, Attempt, CheckQueue, PasswordGate, trust_forwarded_from
+from bot.chat.signin_rules import Keys, Limits, address_group, decide
+from bot.chat.throttle import ThrottleStore
 from bot.config import Settings
 from bot.errors import BotError
-from bot.feedback import FeedbackLog, reasons_in
 from bot.jsonl import JsonLines, older_than
-from bot.ratelimit import Pace, slow_down_note
-from bot.signin import UNAVAILABLE, Attempt, CheckQueue, PasswordGate, trust_forwarded_from
-from bot.throttle import Keys, Limits, ThrottleStore, address_group, decide
 
 SECRET = "s" * 40
 PERSONAL = ["Müller", "0211 9876543", "anna.schmidt@example.org", "DE89370400440532013000"]
@@ -259,7 +260,7 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_settings(request, tmp_path: Path) -> Settings:
     """Settings whose chat history lives in SQLite under data_dir, or in a real PostgreSQL."""
     if request.param == "sqlite":
@@ -275,7 +276,7 @@ async def _sql(settings: Settings, *statements: str, params: dict | None = None)
     """Run statements on the chat database (creating the tables first); the last one's rows."""
     import sqlalchemy as sa
 
-    from bot.history import SCHEMA, open_engine
+    from bot.chat.history import SCHEMA, open_engine
 
     engine = open_engine(settings)
     rows: list[tuple] = []
@@ -354,7 +355,7 @@ def test_a_guessed_password_is_logged_without_it_and_held_back_without_a_check(
     monkeypatch.setattr(
         bcrypt, "checkpw", lambda secret, digest: checks.append(secret) or real(secret, digest)
     )
-    caplog.set_level("WARNING", logger="bot.signin")
+    caplog.set_level("WARNING", logger="bot.chat.signin")
 
     async def scenario():
         gate = PasswordGate(settings)
@@ -382,7 +383,7 @@ def test_a_guessed_password_is_logged_without_it_and_held_back_without_a_check(
     # Held-back tries cost no password check: 3 guesses, the owner elsewhere, the unknown name.
     assert checks == [b"geraten-0", b"geraten-1", b"geraten-2", b"das-richtige-passwort", b"geraten-x"]
 
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.signin"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.chat.signin"]
     guessed = "Anmeldung fehlgeschlagen: Konto anna.schmidt, Adresse 10.9.9.9"
     assert logged[:3] == [guessed, guessed, f"{guessed}, nächster Versuch erst in 60 s"]
     assert logged[3].startswith("Anmeldung fehlgeschlagen: Konto unbekannt #") and "10.5.5.5" in logged[3]
@@ -423,7 +424,7 @@ def _everything_stored(settings: Settings) -> bytes:
 def test_history_stores_questions_redacted_and_feedback_with_provenance(db_settings: Settings) -> None:
     from chainlit.types import Feedback
 
-    from bot.history import RedactingDataLayer, ensure_schema
+    from bot.chat.history import RedactingDataLayer, ensure_schema
 
     settings = db_settings
 
@@ -479,8 +480,8 @@ def test_history_stores_questions_redacted_and_feedback_with_provenance(db_setti
 
 
 def test_retention_and_forgetting_delete_whole_conversations(db_settings: Settings) -> None:
-    from bot.audit import AuditLog
-    from bot.history import apply_retention, forget_user
+    from bot.chat.history import apply_retention, forget_user
+    from bot.pipeline.audit import AuditLog
 
     settings = db_settings
     inserts = ["INSERT INTO users VALUES ('u1', 'anna', '{}', '2026-01-01')"]
@@ -540,8 +541,8 @@ async def throttle_rows(settings: Settings, now: float) -> None:
 
 
 def test_the_referat_views_show_documents_and_escape_what_users_typed(real_settings, tmp_path: Path) -> None:
-    from bot.referat import corpus_status_markdown, gap_report
-    from bot.report import format_report_markdown
+    from bot.chat.referat import corpus_status_markdown
+    from bot.chat.report import format_report_markdown, gap_report
 
     status = corpus_status_markdown(real_settings)
     assert "| Künstliche Intelligenz beim ASB in NRW" in status or "ki-beim-asb-nrw" in status

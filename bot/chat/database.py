@@ -1,6 +1,6 @@
 """The chat database's engine: SQLite under BOT_DATA_DIR by default, PostgreSQL through BOT_DATABASE_URL.
 
-Chat history (bot/history.py) and the sign-in throttle (bot/throttle.py) share it, so all
+Chat history (bot/chat/history.py) and the sign-in throttle (bot/chat/throttle.py) share it, so all
 workers see the same state. No Chainlit here: the command line reads it without the chat.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -59,3 +60,16 @@ def exists(settings: Settings) -> bool:
     if not url.startswith("sqlite"):
         return True
     return Path(sa.engine.make_url(url).database or "").is_file()
+
+
+async def create_tables(engine: AsyncEngine, schema: sa.MetaData) -> None:
+    """Create the schema's missing tables. Several workers may start at once: when another one
+    created the same table in between, the creation is tried again (three times in all)."""
+    for attempt in range(3):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(schema.create_all, checkfirst=True)
+            return
+        except SQLAlchemyError:
+            if attempt == 2:
+                raise

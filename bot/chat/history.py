@@ -20,14 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import sessionmaker
 
-from bot import throttle
-from bot.audit import AuditLog
+from bot.chat import throttle
+from bot.chat.database import UNREACHABLE, create_tables, open_engine, prepare
+from bot.chat.feedback import FeedbackLog
 from bot.config import Settings
-from bot.database import UNREACHABLE, open_engine, prepare
 from bot.errors import BotError
-from bot.feedback import FeedbackLog
 from bot.jsonl import older_than
-from bot.privacy import redact
+from bot.pipeline.audit import AuditLog
+from bot.pipeline.privacy import redact
 
 log = logging.getLogger(__name__)
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -120,14 +120,7 @@ async def ensure_schema(settings: Settings) -> None:
     """Create the tables that are missing (idempotent; several workers may start at once)."""
     engine = open_engine(settings)
     try:
-        for attempt in range(3):
-            try:
-                async with engine.begin() as conn:
-                    await conn.run_sync(SCHEMA.create_all, checkfirst=True)
-                return
-            except SQLAlchemyError:
-                if attempt == 2:  # another worker created the same table in between: try again
-                    raise
+        await create_tables(engine, SCHEMA)
     except (OSError, SQLAlchemyError) as exc:
         raise BotError(UNREACHABLE.format(type(exc).__name__)) from exc
     finally:

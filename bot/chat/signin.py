@@ -26,12 +26,13 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import accounts
+from bot.chat import accounts
+from bot.chat.signin_rules import Keys, Limits, account_label
+from bot.chat.throttle import ThrottleStore
 from bot.config import Settings
 from bot.errors import BotError
-from bot.throttle import Keys, Limits, ThrottleStore, account_label
 
-log = logging.getLogger("bot.signin")
+log = logging.getLogger("bot.chat.signin")
 UNAVAILABLE = "Die Anmeldung ist gerade nicht möglich – bitte in einer Minute erneut versuchen."
 BUSY = "Die Anmeldung ist gerade stark ausgelastet – bitte in einer Minute erneut versuchen."
 MISSING = "Bitte Kontoname und Passwort angeben."
