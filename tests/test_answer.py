@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.answer import HINT_HEADING
 from bot.errors import QuestionError
+from bot.pipeline.answer import HINT_HEADING
 
 QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
 
@@ -48,7 +48,7 @@ def test_refusal_names_the_referat_and_cites_its_contact(assistant) -> None:
 
 def _declining(assistant, **settings):
     """The same assistant and index, with other abstention settings."""
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
 
     return Assistant(assistant.settings.model_copy(update=settings), assistant.index)
 
@@ -95,8 +95,8 @@ def test_no_guess_when_no_sentence_shares_a_word_with_the_question(assistant) ->
 
 
 def test_a_guess_without_contact_passages_still_names_the_referat(assistant) -> None:
-    from bot.answer import HINT_NO_CONTACT, decline
-    from bot.retrieve import Hit
+    from bot.pipeline.answer import HINT_NO_CONTACT, decline
+    from bot.pipeline.retrieve import Hit
 
     passage = next(p for p in assistant.index.passages if p.section == "Transparenz")
     hit = Hit(passage, score=1.0, lexical=1.0, dense=0.5, coverage=0.5)
@@ -119,7 +119,7 @@ def test_a_guess_without_contact_passages_still_names_the_referat(assistant) -> 
 def test_retrieval_offers_a_guess_only_for_a_close_refusal(
     assistant, answerable, confidence, coverage, with_hits, expected
 ) -> None:
-    from bot.retrieve import Hit, Retrieval
+    from bot.pipeline.retrieve import Hit, Retrieval
 
     hits = [Hit(assistant.index.passages[0], 1.0, 1.0, 0.5, coverage)] if with_hits else []
     retrieval = Retrieval("?", "?", ["x"], hits, None, confidence, answerable)
@@ -154,7 +154,7 @@ def test_asking_whom_to_ask_names_the_contact(assistant) -> None:
 
 
 def test_errors_disclose_the_ai_without_claiming_sources(real_settings) -> None:
-    from bot.assistant import error_answer
+    from bot.pipeline.assistant import error_answer
 
     answer = error_answer("x", "Kein Index gefunden.", real_settings)
     assert answer.sources == [] and "KI-Assistent" in answer.disclosure
@@ -220,7 +220,7 @@ def test_each_quote_stands_under_its_heading_the_answering_sentence_first(assist
 
 
 def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant) -> None:
-    from bot.evaluate import GoldQuestion, _answer_quality
+    from bot.ops.evaluate import GoldQuestion, _answer_quality
 
     answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
     right = GoldQuestion("r", "direkt", answer.question, ["Wir kennzeichnen Inhalte"], [])
@@ -232,7 +232,7 @@ def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant)
 
 
 def test_the_side_panel_text_marks_exactly_the_quotes() -> None:
-    from bot.app import marked
+    from bot.pipeline.render import marked
 
     text = "Erster Satz. Wir kennzeichnen Inhalte. Jede*r prüft."
     assert (

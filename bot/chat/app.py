@@ -12,7 +12,6 @@ import contextlib
 import functools
 import logging
 import os
-import re
 import sys
 
 import chainlit as cl
@@ -21,13 +20,14 @@ from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import accounts, signin
-from bot.answer import HINT_HEADING, Answer, Source
-from bot.assistant import Assistant, error_answer
+from bot.chat import accounts, signin
+from bot.chat.ratelimit import Pace, slow_down_note
 from bot.config import Settings
 from bot.errors import BotError
-from bot.markdown import literal
-from bot.ratelimit import Pace, slow_down_note
+from bot.pipeline.answer import Answer
+from bot.pipeline.assistant import Assistant, error_answer
+from bot.pipeline.markdown import literal
+from bot.pipeline.render import chat as chat_rendering
 
 log = logging.getLogger(__name__)
 # Earlier questions passed along, so that follow-ups such as "Und beim Datenschutz?" work.
@@ -121,65 +121,10 @@ def _load(settings: Settings) -> Assistant:
 _holder = _Holder()
 
 
-def source_name(source: Source) -> str:
-    """The element's name; Chainlit links it wherever exactly this text stands in the message."""
-    return f"Quelle {source.n}"
-
-
-def marked(text: str, quotes: list[str]) -> str:
-    """The passage as literal text with the quoted sentences in bold, so a reader sees at once
-    where the quote stands and what surrounds it. A whole quoted address block is bold too."""
-    spans = sorted(
-        {(i, i + len(q)) for q in quotes if q and (i := text.find(q)) >= 0}
-        | ({(0, len(text))} if any(q not in text for q in quotes) and _whole(text, quotes) else set())
-    )
-    out, at = [], 0
-    for start, end in spans:
-        if start < at:
-            continue
-        out.append(literal(text[at:start]))
-        out.extend(f"**{literal(line)}**" if line.strip() else line for line in _lines(text[start:end]))
-        at = end
-    out.append(literal(text[at:]))
-    return "".join(out)
-
-
-def _lines(text: str) -> list[str]:
-    """Text split into lines, keeping the line breaks (bold must not span a line break)."""
-    return re.split(r"(\n)", text)
-
-
-def _whole(text: str, quotes: list[str]) -> bool:
-    """Whether a quote is the passage's lines joined ("Esther Finis, Leitung …")."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return any(all(ln in q for ln in lines) for q in quotes)
-
-
-def source_element(source: Source, quotes: list[str] = ()) -> cl.Text:
-    """The cited passage, opened at the side: title, section, date of the text, then the text
-    with what the answer quotes of it in bold."""
-    p = source.passage
-    guess = f"_{HINT_HEADING}_\n\n" if source.role == "hint" else ""
-    content = guess + (
-        f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
-        f"{marked(p.text, list(quotes))}"
-    )
-    return cl.Text(name=source_name(source), content=content, display="side")
-
-
 def render(answer: Answer) -> tuple[str, list[cl.Text]]:
-    """Message text (warning, answer, notes, sources, disclosure) and one element per cited source."""
-    parts = []
-    if answer.privacy_warning:
-        parts.append(f"> ⚠️ {literal(answer.privacy_warning)}")
-    parts.append(literal(answer.text))
-    parts.extend(f"_{literal(note)}_" for note in answer.notes)
-    for heading, sources in answer.source_lists():
-        listed = "\n".join(f"{source_name(s)}: {literal(s.listed)}" for s in sources)
-        parts.append(f"**{heading}**\n{listed}")
-    parts.append(f"_{literal(answer.disclosure)}_")
-    elements = [source_element(s, [q.text for q in answer.quotes if q.n == s.n]) for s in answer.sources]
-    return "\n\n".join(parts), elements
+    """The answer's message text and its cited passages as side elements (bot.pipeline.render)."""
+    content, panels = chat_rendering(answer)
+    return content, [cl.Text(name=p.name, content=p.content, display="side") for p in panels]
 
 
 async def _warm_up() -> None:
@@ -195,7 +140,7 @@ async def _warm_up() -> None:
 @cl.on_app_startup
 async def startup() -> None:
     """Create missing history tables, then load index and model in the background."""
-    from bot.history import ensure_schema
+    from bot.chat.history import ensure_schema
 
     try:
         await ensure_schema(_holder.settings)
@@ -243,8 +188,8 @@ async def resume(thread: ThreadDict) -> None:
 
 async def _referat_view(command: str) -> None:
     """A Referat view as one message; checked on the server, whatever the browser sent."""
-    from bot.referat import corpus_status_markdown, gap_report
-    from bot.report import format_report_markdown
+    from bot.chat.referat import corpus_status_markdown
+    from bot.chat.report import format_report_markdown, gap_report
 
     settings = _holder.settings_or_defaults()
     if _role() != accounts.REFERAT:
@@ -267,7 +212,7 @@ async def _referat_view(command: str) -> None:
 
 async def _paced() -> bool:
     """False when this session asks faster than a person types; it then gets a note (not for
-    every question of a flood: see bot/ratelimit.py)."""
+    every question of a flood: see bot/chat/ratelimit.py)."""
     settings = _holder.settings_or_defaults()
     pace = cl.user_session.get("pace")
     if pace is None:
@@ -378,7 +323,7 @@ def configure() -> None:
     chat without sign-in stops the start with one German sentence."""
     from chainlit.server import app as server
 
-    from bot.history import RedactingDataLayer
+    from bot.chat.history import RedactingDataLayer
 
     try:
         settings = _holder.settings
