@@ -9,7 +9,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test setup index system-packages lint eval audit clean
+.PHONY: run test test-fast setup index system-packages lint eval audit clean
 
 run: setup index
 	@echo "Chat startet auf http://localhost:$(PORT) …"
@@ -17,6 +17,11 @@ run: setup index
 
 test: setup index system-packages
 	$(BIN)/python -m pytest -q -ra
+
+# The quick tier: no embedding model, no server, no browser, no process of its own (tests/conftest.py
+# marks the rest `slow` and fails a quick test that loads the model or starts a process).
+test-fast: setup
+	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 setup: $(STAMP)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from bot.bench import CHART_BARS, CHART_GOALS, generate_corpus, latency_svg, run_benchmark
+import pytest
+
+from bot.ops.bench import CHART_BARS, CHART_GOALS, generate_corpus, latency_svg, run_benchmark
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.mark.slow  # builds and times real indexes with the model
 def test_a_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     corpus = generate_corpus(tmp_path / "gen", 12)
     result = run_benchmark("generated-12", corpus, tmp_path / "run", repeats=1)
