@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     # FORWARDED_ALLOW_IPS. The default fits nginx on the same machine (deploy/nginx.conf.template).
     trusted_proxies: Annotated[list[str], NoDecode] = ["127.0.0.1", "::1"]
 
-    # Failed password sign-ins (bot/throttle.py), counted in the chat database for all workers.
+    # Failed password sign-ins (bot/chat/throttle.py), counted in the chat database for all workers.
     # After signin_tries failures for one account from one address, or signin_address_tries from
     # one address for any accounts, the next try waits signin_wait_s, each further failure twice
     # as long, up to signin_max_wait_s. signin_account_tries failures on one account from all

@@ -284,7 +284,7 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
 
 
 def test_a_close_refusal_shows_the_guess_apart_from_the_sources(browser, real_settings, tmp_path) -> None:
-    from bot.answer import HINT_HEADING
+    from bot.pipeline.answer import HINT_HEADING
 
     # Every question is declined here; a close one shows its closest passage as a guess.
     with chat_server(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.chunking import cut_passages, split_sentences
-from bot.corpus import load_corpus, parse_document
+from bot.pipeline.chunking import cut_passages, split_sentences
+from bot.pipeline.corpus import load_corpus, parse_document
 from tests.conftest import REPO, write_doc
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import load_corpus, parse_document
 from bot.errors import CorpusError
+from bot.pipeline.corpus import load_corpus, parse_document
 from tests.conftest import REPO, write_doc
 
 SOURCE = REPO.parent / "shared" / "source-documents" / "asb-nrw-kuenstliche-intelligenz.txt"
@@ -103,7 +103,7 @@ def test_a_broken_document_is_reported_and_the_rest_kept(tmp_path: Path) -> None
 
 
 def test_check_reports_each_problem_as_file_line_message(tmp_path: Path) -> None:
-    from bot.corpus import check_corpus
+    from bot.pipeline.corpus import check_corpus
 
     write_doc(tmp_path, "a", titel="Synthetisch doppelt")
     write_doc(
@@ -124,7 +124,7 @@ def test_check_reports_each_problem_as_file_line_message(tmp_path: Path) -> None
 
 
 def test_official_contacts_may_carry_contact_data() -> None:
-    from bot.corpus import check_corpus
+    from bot.pipeline.corpus import check_corpus
 
     errors, _, _ = check_corpus(REPO / "corpus")
     assert errors == []

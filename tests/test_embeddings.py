@@ -65,7 +65,7 @@ def test_any_text_embeds_to_a_unit_vector(embeddings) -> None:
 
 
 def test_a_missing_engine_is_one_german_sentence_naming_the_fix(monkeypatch) -> None:
-    from bot.embeddings import load_embeddings
+    from bot.pipeline.embeddings import load_embeddings
 
     real_import = builtins.__import__
 

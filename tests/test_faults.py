@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import generate_corpus
 from bot.config import Settings
-from bot.index import BUILDS, build_index, open_index, read_manifest
+from bot.ops.bench import generate_corpus
+from bot.pipeline.index import BUILDS, build_index, open_index, read_manifest
 from tests.conftest import REPO, bot_env
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
@@ -40,7 +40,7 @@ def served(tmp_path: Path, embeddings) -> Settings:
 
 
 def test_sigkill_during_index_leaves_the_previous_index_serving(served: Settings, embeddings) -> None:
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
 
     before_manifest = read_manifest(served.index_dir)
     before = Assistant(served, open_index(served, embeddings)).ask(QUESTION)

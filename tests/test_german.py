@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.german import Analyzer, words
+from bot.pipeline.german import Analyzer, words
 
 VOCABULARY = words(
     "Grundsätze Datenschutz personenbezogenen Daten Transparenz kennzeichnen Inhalte "

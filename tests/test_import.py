@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import parse_document
 from bot.errors import CorpusError
-from bot.importer import import_file
+from bot.ops.importer import import_file
+from bot.pipeline.corpus import parse_document
 
 RULE = "Synthetische Testregel: Inhalte aus Testsystemen werden vor Gebrauch geprüft."
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.assistant import Assistant
 from bot.config import Settings
+from bot.pipeline.assistant import Assistant
 from tests.fake_llm import FakeLLM
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
@@ -106,9 +106,9 @@ def test_unfaithful_sentences_are_removed_in_either_language(assistant, fake, mo
 def test_verify_judges_polarity_and_language() -> None:
     import numpy as np
 
-    from bot.chunking import Passage
-    from bot.german import Analyzer
-    from bot.llm import verify
+    from bot.pipeline.chunking import Passage
+    from bot.pipeline.german import Analyzer
+    from bot.pipeline.llm import verify
 
     passage = Passage(
         "d#a-1",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.german import words
-from bot.privacy import find_personal_data, redact
+from bot.pipeline.german import words
+from bot.pipeline.privacy import find_personal_data, redact
 from tests.conftest import REPO
 
 CASES = [
@@ -50,9 +50,9 @@ def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
 
 
 def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path) -> None:
-    from bot.assistant import Assistant
-    from bot.audit import AuditLog
-    from bot.index import open_index
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.audit import AuditLog
+    from bot.pipeline.index import open_index
 
     data_dir = tmp_path / "data"
     assistant = Assistant(real_settings, open_index(real_settings, embeddings), AuditLog(data_dir))

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import LEAD_IN, where
-from bot.assistant import clean_question
-from bot.chunking import cut_passages
-from bot.corpus import parse_document
 from bot.errors import BotError, CorpusError, QuestionError
-from bot.german import Analyzer, words
-from bot.retrieve import top_positions
+from bot.pipeline.answer import LEAD_IN, where
+from bot.pipeline.assistant import clean_question
+from bot.pipeline.chunking import cut_passages
+from bot.pipeline.corpus import parse_document
+from bot.pipeline.german import Analyzer, words
+from bot.pipeline.retrieve import top_positions
 
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=3000)
 MARKDOWNISH = st.lists(
@@ -94,9 +94,9 @@ def test_the_parser_turns_any_bytes_into_a_document_or_a_german_message(tmp_path
 
 
 def test_planted_instructions_in_a_released_document_change_nothing(tmp_path: Path, embeddings) -> None:
-    from bot.assistant import Assistant
     from bot.config import Settings
-    from bot.index import build_index, open_index
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.index import build_index, open_index
     from tests.conftest import write_doc
 
     corpus = tmp_path / "corpus"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import extended_assistant, read_gold, run, summarise
+from bot.ops.evaluate import extended_assistant, read_gold, run, summarise
 from tests.conftest import REPO
 
 # Floors a little under the figures of 2026-12-01 (multilingual-e5-small), so a regression fails
@@ -86,7 +86,7 @@ def test_gold_files_are_substantial() -> None:
 
 
 def test_eval_counts_the_guesses_offered_instead_of_an_answer() -> None:
-    from bot.evaluate import GoldQuestion, Outcome, format_table
+    from bot.ops.evaluate import GoldQuestion, Outcome, format_table
 
     def outcome(expected: list[str], abstained: bool, hinted: bool, right: bool) -> Outcome:
         gold = GoldQuestion("q", "direkt" if expected else "ausserhalb", "?", expected, [])
@@ -109,8 +109,8 @@ def test_eval_counts_the_guesses_offered_instead_of_an_answer() -> None:
 
 
 def test_eval_counts_exactly_the_guesses_staff_see(assistant) -> None:
-    from bot.assistant import Assistant
-    from bot.evaluate import GoldQuestion
+    from bot.ops.evaluate import GoldQuestion
+    from bot.pipeline.assistant import Assistant
 
     strict = Assistant(assistant.settings.model_copy(update={"min_confidence": 0.999}), assistant.index)
     questions = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.report import build_report, group_questions
+from bot.chat.report import build_report, group_questions
 from tests.conftest import run_bot
 
 

@@ -68,7 +68,7 @@ def test_a_long_message_is_read_where_it_asks(assistant) -> None:
 
 
 def test_question_windows_and_message_sentences() -> None:
-    from bot.retrieve import message_sentences, question_windows
+    from bot.pipeline.retrieve import message_sentences, question_windows
 
     sentences = message_sentences("ich bin neu hier. mein chef will was. darf ich das?\nDanke")
     assert sentences == ["ich bin neu hier.", "mein chef will was.", "darf ich das?", "Danke"]
@@ -79,7 +79,7 @@ def test_question_windows_and_message_sentences() -> None:
 def test_scores_are_normalised_against_the_questions_own_best() -> None:
     import numpy as np
 
-    from bot.retrieve import normalised
+    from bot.pipeline.retrieve import normalised
 
     scores = np.array([10.0, 8.0, 6.0, 0.0, 0.0])
     present = np.array([True, True, True, False, False])
@@ -90,8 +90,8 @@ def test_scores_are_normalised_against_the_questions_own_best() -> None:
 
 
 def test_every_sentence_of_a_passage_is_a_vector_of_its_own(assistant) -> None:
-    from bot.chunking import quote_units
-    from bot.index import sentence_id
+    from bot.pipeline.chunking import quote_units
+    from bot.pipeline.index import sentence_id
 
     passage = next(p for p in assistant.index.passages if p.id == "grundsaetze-ki#transparenz-1")
     ids = [sentence_id(passage.id, n) for n in range(len(quote_units(passage)))]

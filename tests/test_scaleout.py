@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.index import build_index, open_index
+from bot.pipeline.index import build_index, open_index
 from tests.conftest import REPO, free_port, write_doc
 
 
@@ -44,7 +44,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_real_corpus_answers_from_the_chroma_server(chroma_url: str, embeddings, tmp_path: Path) -> None:
-    from bot.assistant import Assistant
+    from bot.pipeline.assistant import Assistant
 
     settings = Settings(corpus_dir=REPO / "corpus", index_dir=tmp_path / "index", chroma_url=chroma_url)
     build_index(settings, embeddings=embeddings)

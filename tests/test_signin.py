@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.accounts import add_account
-from bot.loginload import from_address, try_sign_in
-from bot.signin import MISSING, TOO_LONG
+from bot.chat.accounts import add_account
+from bot.chat.signin import MISSING, TOO_LONG
+from bot.ops.loginload import from_address, try_sign_in
 from tests.conftest import REPO, bot_env, run_bot
 from tests.test_app import _ask, browser, chat_server  # noqa: F401 (browser is a fixture)
 

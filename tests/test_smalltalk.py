@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.smalltalk import recognise, without_greeting
+from bot.pipeline.smalltalk import recognise, without_greeting
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_the_assistant_replies_to_small_talk_with_the_disclosure_and_no_sources(
 
 
 def test_eval_counts_small_talk_as_neither_answered_nor_refused(assistant) -> None:
-    from bot.evaluate import GoldQuestion, run, summarise
+    from bot.ops.evaluate import GoldQuestion, run, summarise
 
     questions = [
         GoldQuestion("a", "ausserhalb", "hallo", [], []),

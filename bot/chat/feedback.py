@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from bot.jsonl import JsonLines, now
-from bot.privacy import redact
+from bot.pipeline.privacy import redact
 
 FEEDBACK_FILE = "feedback.jsonl"
 # The reasons the Referat sorts by, and the words staff use for them in the comment field

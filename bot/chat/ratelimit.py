@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The note's words that a load test looks for (bot.loadtest counts notes apart from errors).
+# The note's words that a load test looks for (the load test counts notes apart from errors).
 SLOW_DOWN_MARK = "sehr schnell nach den vorigen"
 NOTE_EVERY_S = 2.0
 

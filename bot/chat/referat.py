@@ -1,44 +1,19 @@
-"""The Referat's views: the knowledge-gap report and the corpus status, gathered from disk.
+"""The Referat's corpus status: every document, whether the index serves it, and check's findings.
 
-The CLI prints them (`report`, `check`); the chat shows them, as Markdown, to the role referat.
+The chat shows it, as Markdown, to the role referat (the gap report is bot/chat/report.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
-from bot import throttle
-from bot.audit import AuditLog
 from bot.config import Settings
-from bot.corpus import check_corpus, load_corpus
-from bot.errors import BotError
-from bot.feedback import FeedbackLog
-from bot.index import read_manifest
-from bot.markdown import cell
-from bot.report import GapReport, build_report
+from bot.pipeline.corpus import check_corpus, load_corpus
+from bot.pipeline.index import read_manifest
+from bot.pipeline.markdown import cell
 
 log = logging.getLogger(__name__)
-
-
-def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
-    """The report over a time range, from the audit, the feedback, the current index and the
-    chat database's sign-in failures. Not for a running event loop (the chat calls it in a thread)."""
-    manifest = read_manifest(settings.index_dir) or {"documents": {}}
-    try:
-        signins = asyncio.run(throttle.summary(settings, since, until))
-    except BotError as exc:
-        log.warning("Anmeldungen nicht im Bericht: %s", exc)
-        signins = None
-    return build_report(
-        AuditLog(settings.data_dir).read(),
-        FeedbackLog(settings.data_dir).read(),
-        sorted(manifest["documents"]),
-        since,
-        until,
-        signins,
-    )
 
 
 def corpus_status_markdown(settings: Settings, today: dt.date | None = None) -> str:

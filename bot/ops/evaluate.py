@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import smalltalk
-from bot.answer import Answer
-from bot.assistant import Assistant, clean_question
-from bot.chunking import Passage
 from bot.errors import CorpusError
-from bot.retrieve import Signals
+from bot.pipeline import smalltalk
+from bot.pipeline.answer import Answer
+from bot.pipeline.assistant import Assistant, clean_question
+from bot.pipeline.chunking import Passage
+from bot.pipeline.retrieve import Signals
 
 OUT_OF_SCOPE = "ausserhalb"
 
@@ -95,8 +95,8 @@ class GoldSet:
 def extended_assistant(base: Assistant, docs: Path, workdir: Path) -> Iterator[Assistant]:
     """An assistant over the corpus plus the documents in docs (as if the Referat had added them),
     indexed under workdir with the base assistant's model, never audited."""
-    from bot.assistant import Assistant
-    from bot.index import build_index, open_index
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.index import build_index, open_index
 
     corpus = workdir / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)

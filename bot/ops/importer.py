@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.chunking import slug
 from bot.errors import CorpusError
+from bot.pipeline.chunking import slug
 
 MAX_IMPORT_BYTES = 20_000_000
 SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".txt", ".md"}

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.evaluate import Outcome
-from bot.retrieve import CONFIDENCE_WEIGHTS
+from bot.ops.evaluate import Outcome
+from bot.pipeline.retrieve import CONFIDENCE_WEIGHTS
 
 FEATURES = tuple(CONFIDENCE_WEIGHTS)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bot.chunking import Passage, quote_units
 from bot.config import Settings
-from bot.german import Analyzer
-from bot.index import LoadedIndex
-from bot.privacy import redact
-from bot.retrieve import Hit, Retrieval
+from bot.pipeline.chunking import Passage, quote_units
+from bot.pipeline.german import Analyzer
+from bot.pipeline.index import LoadedIndex
+from bot.pipeline.privacy import redact
+from bot.pipeline.retrieve import Hit, Retrieval
 
 LEAD_IN = "In den freigegebenen Texten des ASB NRW steht dazu:"
 NO_ANSWER = (

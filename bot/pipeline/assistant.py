@@ -10,17 +10,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot import smalltalk
-from bot.answer import Answer, Source, compose, hint_for
-from bot.audit import AuditLog
-from bot.chunking import Passage
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
-from bot.german import words
-from bot.index import MANIFEST, LoadedIndex, open_index, read_manifest
-from bot.llm import verify
-from bot.privacy import find_personal_data, redact, warning_for
-from bot.retrieve import Hit, PolicyRetriever, Retrieval
+from bot.pipeline import smalltalk
+from bot.pipeline.answer import Answer, Source, compose, hint_for
+from bot.pipeline.audit import AuditLog
+from bot.pipeline.chunking import Passage
+from bot.pipeline.german import words
+from bot.pipeline.index import MANIFEST, LoadedIndex, open_index, read_manifest
+from bot.pipeline.llm import verify
+from bot.pipeline.privacy import find_personal_data, redact, warning_for
+from bot.pipeline.retrieve import Hit, PolicyRetriever, Retrieval
 
 EMPTY_QUESTION = (
     "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?“"
@@ -224,7 +224,7 @@ def _generator(settings: Settings):
     """The language-model generator when BOT_LLM is set; a wrong setting is a clear German error."""
     if not settings.llm:
         return None
-    from bot.llm import Generator
+    from bot.pipeline.llm import Generator
 
     try:
         return Generator(settings)

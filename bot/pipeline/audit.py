@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.answer import Answer
 from bot.jsonl import JsonLines, now
+from bot.pipeline.answer import Answer
 
 AUDIT_FILE = "audit.jsonl"
 

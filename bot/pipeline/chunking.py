@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.corpus import Document, Vocabulary
+from bot.pipeline.corpus import Document, Vocabulary
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")

@@ -262,7 +262,7 @@ def _empty_sections(doc: Document) -> list[int]:
 
 def check_corpus(corpus_dir: Path) -> tuple[list[str], list[str], int]:
     """Lint the corpus: (errors, warnings, documents read), each message as `file:line: Meldung`."""
-    from bot.privacy import find_personal_data
+    from bot.pipeline.privacy import find_personal_data
 
     loaded = load_corpus(corpus_dir)
     errors, warnings = list(loaded.problems), []

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from bot.chunking import Passage
-from bot.german import Analyzer, WordTerms
+from bot.pipeline.chunking import Passage
+from bot.pipeline.german import Analyzer, WordTerms
 
 
 def passage_terms(passage: Passage, analyzer: Analyzer) -> list[str]:

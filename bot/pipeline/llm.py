@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.chunking import Passage, quote_units, split_sentences
 from bot.config import Settings
-from bot.german import Analyzer, english_share
+from bot.pipeline.chunking import Passage, quote_units, split_sentences
+from bot.pipeline.german import Analyzer, english_share
 
 SYSTEM_PROMPT = """Du bist der ASB Richtlinien-Assistent, ein KI-Assistent des Arbeiter-Samariter-Bundes NRW.
 Beantworte die Frage ausschließlich mit dem Inhalt der nummerierten Passagen.

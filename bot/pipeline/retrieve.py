@@ -14,10 +14,10 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.chunking import Passage
 from bot.config import Settings
-from bot.german import POLICY_MODAL, WordTerms, asks_for_fact, asks_for_list, english_share
-from bot.index import LoadedIndex
+from bot.pipeline.chunking import Passage
+from bot.pipeline.german import POLICY_MODAL, WordTerms, asks_for_fact, asks_for_list, english_share
+from bot.pipeline.index import LoadedIndex
 
 # A follow-up leans on the previous turn: short, or opening with a referring word.
 FOLLOW_UP_START = re.compile(
