@@ -8,82 +8,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE, Settings
-from tests.conftest import REPO, bot_env, free_port
+from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
+from tests.chat import DISCLOSURE, ask, chat_server, reply
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Every reply discloses the AI: answers and refusals with DEFAULT_DISCLOSURE, errors with
-# DEFAULT_ERROR_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
-DISCLOSURE = re.compile(r"KI-Assistent(?:en)? \(ASB Richtlinien-Assistent\)")
-STARTUP_SECONDS = 90
 # Chainlit's own English texts that must not reach the screen.
 ENGLISH = ["Type your message", "LLMs can make mistakes", "LLMs", "Readme", "Built with", "New Chat"]
-
-
-@contextmanager
-def chat_server(index_dir: Path, data_dir: Path, log_file: Path, **extra_env: str) -> Iterator[str]:
-    """The real server on 127.0.0.1 (CI mode off), stopped whatever happens."""
-    port = free_port()
-    env = bot_env(Settings(corpus_dir=REPO / "corpus", index_dir=index_dir, data_dir=data_dir))
-    env.update(CHAINLIT_APP_ROOT=str(REPO), **extra_env)
-    chainlit = Path(sys.executable).with_name("chainlit")
-    command = [str(chainlit), "run", "bot/app.py", "--headless", "--host", "127.0.0.1", "--port", str(port)]
-    # The log goes to a file: an unread pipe would stall the server once it fills.
-    with log_file.open("w") as log:
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chainlit ended early:\n{log_file.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    log = log_file.read_text()
-                    pytest.fail(f"chainlit did not listen within {STARTUP_SECONDS} s:\n{log}")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -113,45 +50,9 @@ def _opened(browser, url: str):
     return page
 
 
-def _until_sent(page, send) -> None:
-    """Send (type or click) until the question shows as a message: an early one is lost
-    while the chat's socket is still connecting."""
-    for _ in range(10):
-        before = page.locator(".step").count()
-        send()
-        for _ in range(20):
-            if page.locator(".step").count() > before:
-                return
-            page.wait_for_timeout(150)
-    pytest.fail("the chat did not take the question")
-
-
-def _type(page, question: str) -> None:
-    """Type as a person would, into an emptied composer, and press Enter."""
-    page.click("#chat-input")
-    page.keyboard.press("Control+A")
-    page.keyboard.press("Delete")
-    page.keyboard.type(question)
-    page.keyboard.press("Enter")
-
-
-def _reply(page, send, timeout_ms: int = 60_000):
-    """Send a question; return the reply: the next message that carries the AI disclosure."""
-    replies = page.locator(".step", has_text=DISCLOSURE)
-    before = replies.count()
-    _until_sent(page, send)
-    expect(replies).to_have_count(before + 1, timeout=timeout_ms)
-    return replies.last
-
-
-def _ask(page, question: str):
-    """Type a question and return the reply."""
-    return _reply(page, lambda: _type(page, question))
-
-
 def _start_with(page, starter: str):
     """Click a starter question and return the reply."""
-    return _reply(page, lambda: page.locator("#starters").get_by_text(starter).click())
+    return reply(page, lambda: page.locator("#starters").get_by_text(starter).click())
 
 
 def _italic_texts(message) -> list[str]:
@@ -179,7 +80,7 @@ def test_the_interface_speaks_german(page) -> None:
 
 
 def test_an_answer_quotes_cites_and_discloses(page, tmp_path) -> None:
-    answer = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    answer = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
     text = answer.inner_text()
     assert "Wir kennzeichnen Inhalte, die mithilfe von KI erstellt wurden" in text and "[1]" in text
     assert "Quellen" in text and "Transparenz" in text
@@ -212,8 +113,8 @@ def test_an_answer_quotes_cites_and_discloses(page, tmp_path) -> None:
 
 
 def test_a_follow_up_builds_on_the_earlier_question(page) -> None:
-    _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
-    follow_up = _ask(page, "Und beim Datenschutz?")
+    ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    follow_up = ask(page, "Und beim Datenschutz?")
     text = follow_up.inner_text()
     assert "Datenschutz" in text.split("Quellen")[0] and "[1]" in text  # quoted, not declined
     assert "Datenschutz und Sicherheit" in text.split("Quellen")[1]
@@ -225,7 +126,7 @@ def test_a_follow_up_builds_on_the_earlier_question(page) -> None:
 
 
 def test_a_question_the_texts_do_not_answer_is_declined(page) -> None:
-    refusal = _ask(page, "Wie wird das Wetter morgen?").inner_text()
+    refusal = ask(page, "Wie wird das Wetter morgen?").inner_text()
     assert "keine passende Stelle" in refusal and "Referat Digitalisierung" in refusal
     assert "In den freigegebenen Texten des ASB NRW steht dazu" not in refusal
 
@@ -233,14 +134,14 @@ def test_a_question_the_texts_do_not_answer_is_declined(page) -> None:
 def test_german_gender_forms_appear_as_written(page) -> None:
     contact = _start_with(page, "Ansprechpartner")
     assert "Sprechen Sie unser Expert:innen-Team gerne an." in contact.inner_text()
-    fairness = _ask(page, "Muss die KI alle Menschen fair behandeln?")
+    fairness = ask(page, "Muss die KI alle Menschen fair behandeln?")
     assert "jede*n Einzelne*n fair behandeln" in fairness.inner_text()
     assert _italic_texts(fairness) == [DEFAULT_DISCLOSURE]  # "*n Einzelne*" is not emphasis
 
 
 def test_typed_html_stays_text(page) -> None:
     typed = "<b>fett</b><script>window.__pwned=1</script> Darf ich ChatGPT nutzen?"
-    _ask(page, typed)
+    ask(page, typed)
     assert page.get_by_text("<b>fett</b>", exact=False).count() == 1  # shown as typed
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator(".step b", has_text="fett").count() == 0
@@ -275,7 +176,7 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
         ) as url,
     ):
         page = _opened(browser, url)
-        reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
+        reply = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
         assert fake.requests and fake.requests[-1].get("stream") is True
         assert "werden gekennzeichnet und besonders sorgfältig" in reply and "[1]" in reply
         assert "Pflichtschulung" not in page.inner_text("body"), "the unverified draft sentence is gone"
@@ -295,7 +196,7 @@ def test_a_close_refusal_shows_the_guess_apart_from_the_sources(browser, real_se
         BOT_HINT_CONFIDENCE="0",
     ) as url:
         page = _opened(browser, url)
-        reply = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+        reply = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
         text = reply.inner_text()
         assert "prüfen Sie bitte selbst" in text and "Referat Digitalisierung" in text
         guessed, listed = text.split(HINT_HEADING)[1].split("Quellen", 1)
@@ -337,7 +238,7 @@ def _keep(page, tmp_path: Path, name: str) -> None:
 
 
 def test_an_overview_question_lists_every_grundsatz(page) -> None:
-    reply = _ask(page, "Welche Grundsätze gibt es?")
+    reply = ask(page, "Welche Grundsätze gibt es?")
     text = reply.inner_text()
     for item in ["Der Mensch steht im Mittelpunkt", "Transparenz", "Datenschutz und Sicherheit",
                  "Autonomie und Kontrolle", "Fairness und Nicht-Boshaftigkeit"]:  # fmt: skip
@@ -346,7 +247,7 @@ def test_an_overview_question_lists_every_grundsatz(page) -> None:
 
 
 def test_small_talk_gets_a_friendly_reply_not_the_refusal(page) -> None:
-    reply = _ask(page, "hallo")
+    reply = ask(page, "hallo")
     text = reply.inner_text()
     assert "Fragen Sie zum Beispiel" in text and DISCLOSURE.search(text)
     assert "keine passende Stelle" not in text and "Quellen" not in text
@@ -357,7 +258,7 @@ def test_on_a_phone_everything_fits_the_screen(browser, chat_url, tmp_path) -> N
     page = context.new_page()
     page.goto(chat_url)
     page.locator("#starters").wait_for(timeout=30_000)
-    reply = _ask(page, "Darf ich Klientendaten in ChatGPT kopieren?")
+    reply = ask(page, "Darf ich Klientendaten in ChatGPT kopieren?")
     page.wait_for_timeout(1000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for element in [
@@ -383,8 +284,8 @@ def test_questions_sent_faster_than_a_person_types_get_a_polite_note(
         BOT_QUESTIONS_PER_MINUTE="1",
     ) as url:
         page = _opened(browser, url)
-        assert "[1]" in _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
-        note = _ask(page, "Und beim Datenschutz?")  # one question a minute is all this chat takes
+        assert "[1]" in ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
+        note = ask(page, "Und beim Datenschutz?")  # one question a minute is all this chat takes
         text = note.inner_text()
         assert "Diese Frage kam sehr schnell nach den vorigen – bitte stellen Sie sie in" in text
         assert "[1]" not in text and "Quellen" not in text

@@ -24,8 +24,8 @@ from playwright.sync_api import expect
 from bot.chat.accounts import add_account
 from bot.chat.signin import MISSING, TOO_LONG
 from bot.ops.loginload import from_address, try_sign_in
+from tests.chat import ask, chat_server
 from tests.conftest import REPO, bot_env, run_bot
-from tests.test_app import _ask, browser, chat_server  # noqa: F401 (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 SECRET = "t" * 48
@@ -61,7 +61,7 @@ def chat(real_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ch
         yield Chat(url, root / "data", root / "chainlit.log")
 
 
-def _signed_in(browser, chat: Chat, account: tuple[str, str]):  # noqa: F811
+def _signed_in(browser, chat: Chat, account: tuple[str, str]):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
     page.goto(chat.url)
@@ -72,7 +72,7 @@ def _signed_in(browser, chat: Chat, account: tuple[str, str]):  # noqa: F811
     return page
 
 
-def test_password_sign_in_lets_staff_in_and_keeps_others_out(browser, chat: Chat) -> None:  # noqa: F811
+def test_password_sign_in_lets_staff_in_and_keeps_others_out(browser, chat: Chat) -> None:
     page = browser.new_page(locale="en-US")
     page.goto(chat.url)
     page.locator("#email").wait_for(timeout=30_000)
@@ -85,7 +85,7 @@ def test_password_sign_in_lets_staff_in_and_keeps_others_out(browser, chat: Chat
     page.close()
 
     page = _signed_in(browser, chat, STAFF)
-    answer = _ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
+    answer = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
     assert "Wir kennzeichnen Inhalte" in answer
     assert page.locator("#command-button").count() == 0  # staff get no Referat views
     assert "Ohne Anmeldung" not in page.inner_text("body")
@@ -106,9 +106,9 @@ def _command(page, name: str):
     return replies.last
 
 
-def test_the_referat_sees_the_gap_report_and_the_corpus_status(browser, chat: Chat) -> None:  # noqa: F811
+def test_the_referat_sees_the_gap_report_and_the_corpus_status(browser, chat: Chat) -> None:
     page = _signed_in(browser, chat, REFERAT)
-    _ask(page, "Wie viel Urlaub habe ich noch übrig?")
+    ask(page, "Wie viel Urlaub habe ich noch übrig?")
     status = _command(page, "Korpus-Status").inner_text()
     assert "Korpus-Status" in status and "grundsaetze-ki" in status and status.count("ja, aktuell") == 5
     report = _command(page, "Wissenslücken").inner_text()
@@ -116,10 +116,10 @@ def test_the_referat_sees_the_gap_report_and_the_corpus_status(browser, chat: Ch
     page.context.close()
 
 
-def test_feedback_is_stored_with_reason_and_provenance_and_nothing_personal(browser, chat: Chat) -> None:  # noqa: F811
+def test_feedback_is_stored_with_reason_and_provenance_and_nothing_personal(browser, chat: Chat) -> None:
     page = _signed_in(browser, chat, STAFF)
     question = f"Darf ich den Pflegebericht von Frau {PERSONAL[0]} (Tel. {PERSONAL[1]}) in ChatGPT kopieren?"
-    answer = _ask(page, question)
+    answer = ask(page, question)
     assert "Datenschutz-Hinweis" in answer.inner_text()
     answer.locator(".negative-feedback-off").click()
     page.get_by_placeholder("Grund, z. B. falsche Quelle").fill(
@@ -256,7 +256,7 @@ def test_bad_sign_in_requests_get_one_german_sentence(chat: Chat) -> None:
     assert "Traceback" not in chat.log.read_text()
 
 
-def test_a_person_who_keeps_mistyping_sees_one_german_sentence(browser, chat: Chat) -> None:  # noqa: F811
+def test_a_person_who_keeps_mistyping_sees_one_german_sentence(browser, chat: Chat) -> None:
     page = browser.new_page(locale="en-US")
     page.goto(chat.url)
     page.locator("#email").wait_for(timeout=30_000)
