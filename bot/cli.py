@@ -190,19 +190,43 @@ def ask(
 
 
 @app.command()
-def check() -> None:
+def check(
+    quality: Annotated[
+        bool, typer.Option("--quality", help="Selbsttest: finden die Beispielfragen ihren Abschnitt?")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Selbsttest als eine JSON-Zeile.")] = False,
+    minimum: Annotated[int, typer.Option("--mindestens", help="Weniger Beispielfragen melden.")] = 10,
+) -> None:
     """Prüft die Dokumente unter corpus/ und meldet jedes Problem als `datei.md:zeile: Meldung`.
 
     Geprüft werden Kopfdaten (Pflichtfelder, unbekannte Felder, Status, Daten), doppelte Titel,
     leere Abschnitte und personenbezogene Daten im Text. Exit-Code 1 bei Fehlern.
+    Mit --quality: jede Beispielfrage ohne die Fragen ihres Abschnitts stellen und melden,
+    wie viele ihren Abschnitt zuerst finden und welche Abschnitte sich verwechseln.
 
     Examples:
 
       python -m bot check
+
+      python -m bot check --quality
+
+      python -m bot check --quality --json
     """
     from bot.corpus import check_corpus
 
     settings = _settings()
+    if quality or as_json:
+        from bot.selfcheck import format_selfcheck, run_selfcheck
+
+        try:
+            result = run_selfcheck(settings, min_questions=minimum)
+        except BotError as exc:
+            _fail(str(exc))
+        if as_json:
+            _emit(result.to_json())
+        else:
+            typer.echo(format_selfcheck(result))
+        return
     try:
         errors, warnings, count = check_corpus(settings.corpus_dir)
     except BotError as exc:
@@ -274,6 +298,78 @@ def import_files(
     )
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def fragen(
+    document: Annotated[Path | None, typer.Argument(help="Dokument, für das Fragen vorgeschlagen werden.")] = None,
+    annehmen: Annotated[
+        Path | None, typer.Option("--annehmen", help="Geprüften Vorschlag in „fragen“ übernehmen.")
+    ] = None,
+    aus_luecke: Annotated[
+        str | None, typer.Option("--aus-luecke", help="Abgelehnte oder negativ bewertete Frage.")
+    ] = None,
+    abschnitt: Annotated[str | None, typer.Option("--abschnitt", help="DOKUMENT#Überschrift")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
+) -> None:
+    """Beispielfragen: vorschlagen lassen (BOT_LLM), geprüfte übernehmen, aus Wissenslücken ergänzen.
+
+    Der Vorschlag landet in DOKUMENT.fragen-vorschlag.yaml neben dem Dokument und wird nicht
+    durchsucht, bis ihn eine Person mit --annehmen übernimmt. Der Richtlinientext bleibt unverändert.
+
+    Examples:
+
+      BOT_LLM=openai:gpt-4o-mini python -m bot fragen corpus/neue-richtlinie.md
+
+      python -m bot fragen --annehmen corpus/neue-richtlinie.fragen-vorschlag.yaml
+
+      python -m bot fragen --aus-luecke "darf ich ki für dienstpläne nutzen?" --abschnitt "grundsaetze-ki#Transparenz"
+    """
+    from bot import drafting
+
+    settings = _settings()
+    chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
+    if chosen != 1 or (aus_luecke is None) != (abschnitt is None):
+        _fail("Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG oder --aus-luecke mit --abschnitt.", 2)
+    try:
+        if annehmen is not None:
+            accepted = drafting.accept(annehmen)
+            added = accepted.added
+            summary = {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
+        elif aus_luecke is not None:
+            from bot.referat import gap_report
+
+            asked = drafting.gap_questions(gap_report(settings))
+            added = drafting.add_gap_question(settings, aus_luecke, abschnitt or "", asked)
+            summary = {"section": abschnitt}
+        else:
+            assert document is not None
+            if not document.is_file():
+                _fail(f"Das Dokument {document} gibt es nicht.", 2)
+            proposal = drafting.draft(settings, document, drafting.model_asker(settings))
+            path = drafting.write_proposal(proposal, document.stem)
+            total, flagged = proposal.counts()
+            summary = {"proposal": str(path), "questions": total, "flagged": flagged}
+            if as_json:
+                _emit(summary)
+            else:
+                typer.echo(
+                    f"{total} Fragen vorgeschlagen, {flagged} markiert, in {path}. "
+                    f"Bitte prüfen, dann: python -m bot fragen --annehmen {path}"
+                )
+            return
+    except BotError as exc:
+        _fail(str(exc))
+    summary["added"] = added
+    if as_json:
+        _emit(summary)
+        return
+    count = sum(len(v) for v in added.values())
+    typer.echo(
+        f"{count} Beispielfragen übernommen"
+        + (f", {summary['left_flagged']} markierte nicht" if summary.get("left_flagged") else "")
+        + ". Bitte `python -m bot index` ausführen."
+    )
 
 
 GOLD_HELP = (
