@@ -302,7 +302,9 @@ def import_files(
 
 @app.command()
 def fragen(
-    document: Annotated[Path | None, typer.Argument(help="Dokument, für das Fragen vorgeschlagen werden.")] = None,
+    document: Annotated[
+        Path | None, typer.Argument(help="Dokument, für das Fragen vorgeschlagen werden.")
+    ] = None,
     annehmen: Annotated[
         Path | None, typer.Option("--annehmen", help="Geprüften Vorschlag in „fragen“ übernehmen.")
     ] = None,
@@ -330,7 +332,10 @@ def fragen(
     settings = _settings()
     chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
     if chosen != 1 or (aus_luecke is None) != (abschnitt is None):
-        _fail("Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG oder --aus-luecke mit --abschnitt.", 2)
+        _fail(
+            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG oder --aus-luecke mit --abschnitt.",
+            2,
+        )
     try:
         if annehmen is not None:
             accepted = drafting.accept(annehmen)

@@ -160,12 +160,20 @@ class Proposed:
         return self.rank != 1
 
     def to_yaml(self, own: str) -> dict[str, object]:
+        """The entry as the proposal file shows it; a flagged one with its reason."""
         entry: dict[str, object] = {"frage": self.question, "art": self.kind}
         if self.flagged:
-            entry[FLAG_OWN] = self.rank is not None
+            entry[FLAG_OWN] = False
+            entry["grund"] = (
+                f"ein anderer Abschnitt kommt zuerst, der eigene auf Platz {self.rank}"
+                if self.rank
+                else "der eigene Abschnitt ist nicht unter den ersten Treffern"
+            )
             if self.top and self.top != own:
                 entry[FLAG_OTHER] = self.top
             entry["behalten"] = False
+        if not self.answered:
+            entry["wuerde_abgelehnt"] = True  # for information: the assistant would decline it
         return entry
 
 
@@ -332,7 +340,7 @@ def accept(proposal_file: Path) -> Accepted:
         for entry in section.get("fragen") or []:
             if not isinstance(entry, dict) or not str(entry.get("frage", "")).strip():
                 continue
-            flagged = FLAG_OTHER in entry or entry.get(FLAG_OWN) is not None
+            flagged = FLAG_OTHER in entry or entry.get(FLAG_OWN) is False
             if flagged and entry.get("behalten") is not True:
                 left += 1
                 continue

@@ -25,11 +25,8 @@ def _item(question: str, indent: str) -> str:
 
 
 def _key(key: str, indent: str) -> str:
-    return (
-        indent
-        + yaml.safe_dump({key: []}, allow_unicode=True, width=10**6).rstrip("\n")[: -len(" []")]
-        + ":\n"
-    )
+    dumped = yaml.safe_dump({key: []}, allow_unicode=True, width=10**6).rstrip("\n")
+    return indent + dumped.removesuffix(" []") + "\n"
 
 
 def _split(text: str, name: str) -> tuple[list[str], int, int]:
