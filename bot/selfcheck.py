@@ -382,3 +382,8 @@ def format_selfcheck_markdown(check: SelfCheck) -> str:
     for doc, keys in check.unknown.items():
         out += [f"- `{doc}`: Überschrift {cell(k)} aus `fragen` gibt es im Text nicht." for k in keys]
     return "\n".join(out)
+
+
+def selfcheck_markdown(settings: Settings, embeddings=None) -> str:
+    """The self-check as the Referat's chat view shows it."""
+    return format_selfcheck_markdown(run_selfcheck(settings, embeddings=embeddings))
