@@ -325,7 +325,7 @@ def fragen(
 
       python -m bot fragen --annehmen corpus/neue-richtlinie.fragen-vorschlag.yaml
 
-      python -m bot fragen --aus-luecke "darf ich ki für dienstpläne nutzen?" --abschnitt "grundsaetze-ki#Transparenz"
+      python -m bot fragen --aus-luecke "ki-texte markieren?" --abschnitt "grundsaetze-ki#Transparenz"
     """
     from bot import drafting
 
@@ -333,7 +333,8 @@ def fragen(
     chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
     if chosen != 1 or (aus_luecke is None) != (abschnitt is None):
         _fail(
-            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG oder --aus-luecke mit --abschnitt.",
+            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG "
+            "oder --aus-luecke mit --abschnitt.",
             2,
         )
     try:

@@ -41,10 +41,18 @@ KINDS = {
     "tippfehler": "mit ein, zwei Tippfehlern",
     "englisch": "auf Englisch",
 }
+# The same kinds as other models (and the recorded drafts) name them.
+KIND_ALIASES = {
+    "plain": "einfach",
+    "paraphrase": "umschrieben",
+    "colloquial": "umgangssprachlich",
+    "typo": "tippfehler",
+    "english": "englisch",
+}
 PER_KIND = 4
 MAX_QUESTION_CHARS = 300
-SYSTEM_PROMPT = f"""Du schreibst Beispielfragen für die Suche eines Assistenten, der Fragen von Mitarbeitenden \
-des Arbeiter-Samariter-Bundes NRW mit Zitaten aus Richtlinien beantwortet.
+SYSTEM_PROMPT = f"""Du schreibst Beispielfragen für die Suche eines Assistenten, \
+der Fragen von Mitarbeitenden des Arbeiter-Samariter-Bundes NRW mit Zitaten aus Richtlinien beantwortet.
 Schreibe Fragen, die der Abschnitt zwischen <<< und >>> beantwortet – nur aus diesem Text, \
 ohne Regeln, Zahlen oder Namen zu erfinden, die nicht darin stehen.
 Je Art {PER_KIND} Fragen. Die Arten: {"; ".join(f"{k}: {v}" for k, v in KINDS.items())}.
@@ -105,6 +113,7 @@ def parse_reply(text: str) -> list[tuple[str, str]]:
             continue
         question = " ".join(item["frage"].split())
         kind = str(item.get("art", "")).strip().casefold()
+        kind = KIND_ALIASES.get(kind, kind)
         if 3 <= len(question) <= MAX_QUESTION_CHARS:
             pairs.append((kind if kind in KINDS else "sonstige", question))
     if not pairs:
@@ -137,7 +146,8 @@ def model_asker(settings: Settings) -> Ask:
                 f"Das Sprachmodell hat nicht rechtzeitig geantwortet (nach {settings.llm_timeout:g} s); "
                 "es wurde nichts gespeichert. Bitte später erneut versuchen."
                 if slow
-                else "Das Sprachmodell ist nicht erreichbar; es wurde nichts gespeichert. Bitte BOT_LLM prüfen."
+                else "Das Sprachmodell ist nicht erreichbar; es wurde nichts gespeichert. "
+                "Bitte BOT_LLM prüfen."
             ) from exc
         return reply.content if isinstance(reply.content, str) else ""
 
@@ -150,9 +160,11 @@ class Proposed:
 
     question: str
     kind: str
-    rank: int | None = None
+    rank: int | None = None  # where its section came, with the section's other drafts indexed
     top: str | None = None
     answered: bool = False
+    rank_alone: int | None = None  # ... with none of the section's drafts indexed (as the self-check)
+    top_alone: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -174,6 +186,9 @@ class Proposed:
             entry["behalten"] = False
         if not self.answered:
             entry["wuerde_abgelehnt"] = True  # for information: the assistant would decline it
+        entry["rang"] = self.rank  # for information (and the measurements in docs/)
+        entry["rang_ohne_abschnittsfragen"] = self.rank_alone
+        entry["zuerst_ohne_abschnittsfragen"] = self.top_alone
         return entry
 
 
@@ -264,13 +279,16 @@ def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings) ->
             masking = Masking(index, load_synonyms(corpus))
             for key, questions in proposal.sections.items():
                 section = sections[key.casefold()]
+                carrying = {pid: set(index.passage(pid).questions) for pid in section.passage_ids}
+                drafted = {q.question for q in questions}
+                # Alone: the section's drafts all left out, as the self-check asks them.
+                with masking.without({pid: qs & drafted for pid, qs in carrying.items()}) as masked:
+                    for q in questions:
+                        alone = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
+                        q.rank_alone, q.top_alone = alone.rank, alone.top
+                # With the others: only this question left out.
                 for q in questions:
-                    removed = {
-                        pid: {q.question}
-                        for pid in section.passage_ids
-                        if q.question in (index.passage(pid).questions if index.passage(pid) else ())
-                    }
-                    with masking.without(removed) as masked:
+                    with masking.without({pid: qs & {q.question} for pid, qs in carrying.items()}) as masked:
                         asked = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
                     q.rank, q.top, q.answered = asked.rank, asked.top, asked.answered
 
@@ -378,7 +396,8 @@ def add_gap_question(
         )
     if find_personal_data(stored) or re.search(r"\[[A-ZÄÖÜ][\w-]+\]", stored):
         raise BotError(
-            "Die Frage enthält personenbezogene (geschwärzte) Angaben; bitte ohne sie von Hand in „fragen“ eintragen."
+            "Die Frage enthält personenbezogene (geschwärzte) Angaben; "
+            "bitte ohne sie von Hand in „fragen“ eintragen."
         )
     doc = parse_document(document)
     key = next(

@@ -8,6 +8,7 @@ way is left alone with a German message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -43,6 +44,8 @@ def _split(text: str, name: str) -> tuple[list[str], int, int]:
 def _merged(current: object, additions: dict[str, list[str]]) -> dict[str, list[str]]:
     merged = {k: list(v) for k, v in (current or {}).items()}
     for key, questions in additions.items():
+        if not questions:
+            continue
         target = next((k for k in merged if k.casefold() == key.casefold()), key)
         have = {q.casefold() for q in merged.get(target, [])}
         merged.setdefault(target, [])
@@ -145,10 +148,8 @@ def add_questions(path: Path, additions: dict[str, list[str]]) -> dict[str, list
         return {}
     lines, start, end = _split(text, path.name)
     candidates = []
-    try:
+    with contextlib.suppress(ValueError):  # a form not edited by lines: the block is written anew
         candidates.append(_insert(lines, added, nl))
-    except ValueError:
-        pass
     if current is not None:
         candidates.append(_redumped(lines, start, end, merged, nl))
     for candidate in candidates:

@@ -340,7 +340,8 @@ def format_selfcheck(check: SelfCheck) -> str:
             )
             few = "  (zu wenige Fragen)" if len(r.section.questions) < check.min_questions else ""
             out.append(
-                f"  {r.section.key}: {len(r.section.questions)} Fragen, zuerst {_share(r.first, len(r.asked))}, "
+                f"  {r.section.key}: {len(r.section.questions)} Fragen, "
+                f"zuerst {_share(r.first, len(r.asked))}, "
                 f"beantwortet {r.answered}{few}" + (note if r.confused_with else "")
             )
         for key in check.unknown.get(doc, []):

@@ -40,7 +40,7 @@ REPLIES = {
 OFF_TOPIC = [
     ("einfach", "Wie viele Urlaubstage habe ich im Jahr?"),
     ("umgangssprachlich", "wann gibts weihnachtsgeld?"),
-    ("situation", "Der Dienstwagen ist kaputt – wen rufe ich an?"),
+    ("situation", "Wie beantrage ich Elternzeit für mein zweites Kind?"),
     ("englisch", "Where is the canteen menu published?"),
 ]
 
