@@ -103,8 +103,9 @@ def _insert(lines: list[str], additions: dict[str, list[str]], nl: str) -> list[
         for i in range(key_line + 1, block_end):
             if not out[i].strip() or out[i].lstrip().startswith("#"):
                 continue
-            if len(out[i]) - len(out[i].lstrip(" ")) <= key_indent:
-                break
+            indent = len(out[i]) - len(out[i].lstrip(" "))
+            if indent < key_indent or (indent == key_indent and not out[i].lstrip().startswith("-")):
+                break  # PyYAML writes a key's items at the key's own indent: those are items too
             items.append(i)
         first = out[items[0]] if items else None
         pad = first[: len(first) - len(first.lstrip(" "))] if first else " " * (key_indent + 2)
@@ -154,7 +155,10 @@ def add_questions(path: Path, additions: dict[str, list[str]]) -> dict[str, list
         candidates.append(_redumped(lines, start, end, merged, nl))
     for candidate in candidates:
         new_text = "".join(candidate)
-        after = frontmatter.loads(new_text)
+        try:
+            after = frontmatter.loads(new_text)
+        except (yaml.YAMLError, ValueError):
+            continue
         others = {k: v for k, v in after.metadata.items() if k != "fragen"}
         if (
             after.metadata.get("fragen") == merged

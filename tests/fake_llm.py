@@ -81,7 +81,7 @@ def drafting_reply(
     if mode == "fragen-themenfremd":
         pairs = OFF_TOPIC
     elif mode == "fragen-gemischt":  # good ones and one off-topic question per section
-        pairs = _good_drafts(heading, text) + OFF_TOPIC[:1]
+        pairs = [*_good_drafts(heading, text), OFF_TOPIC[2]]
     elif mode == "fragen-aufzeichnung":  # recorded drafts, matched by heading (and title if needed)
         found = [d for d in replay or [] if d["heading"].casefold() == heading.casefold()]
         if len(found) > 1 and titles:

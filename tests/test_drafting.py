@@ -96,28 +96,50 @@ def test_good_drafts_become_a_proposal_and_nothing_else_changes(corpus, fake, em
     assert "Tankkarte" in prompts[1] and "Buchungskalender" not in prompts[1] and "Kantine" not in prompts[1]
 
 
-def test_off_topic_drafts_are_flagged_and_review_takes_none_of_them(corpus, fake, embeddings) -> None:
-    root, new = corpus
-    settings = _settings(root, fake, "fragen-themenfremd")
+@pytest.fixture()
+def in_real_corpus(real_settings, tmp_path):
+    """The new document beside the real corpus (its index copied, not rebuilt): among 20 sections
+    an off-topic question does not land on its own by chance."""
+    new = write_policy(tmp_path / "neu", "fuhrpark", FUHRPARK, titel="Fuhrpark", status="entwurf")
+    return real_settings, new
+
+
+def _real(real_settings: Settings, fake: FakeLLM, mode: str) -> Settings:
+    return Settings(
+        corpus_dir=real_settings.corpus_dir,
+        index_dir=real_settings.index_dir,
+        data_dir=real_settings.data_dir,
+        llm=f"openai:{mode}",
+        llm_base_url=fake.url,
+        llm_api_key="k",
+    )
+
+
+def test_off_topic_drafts_are_flagged_and_review_takes_none_of_them(in_real_corpus, fake, embeddings) -> None:
+    real_settings, new = in_real_corpus
+    settings = _real(real_settings, fake, "fragen-themenfremd")
     path = write_proposal(draft(settings, new, model_asker(settings), embeddings=embeddings), new.stem)
     entries = [q for s in yaml.safe_load(path.read_text(encoding="utf-8"))["abschnitte"] for q in s["fragen"]]
     # Each section gets the same four off-topic questions: the first counts, the rest are duplicates.
-    assert len(entries) == 4 and all(q["findet_eigenen_abschnitt"] is False for q in entries)
-    assert all(q["behalten"] is False and q["grund"] for q in entries)
+    assert len(entries) == 4 and all(q["wuerde_abgelehnt"] for q in entries)  # none would be answered
+    assert all(q["findet_eigenen_abschnitt"] is False and q["behalten"] is False for q in entries)
+    assert all(q["grund"] and q["besser_beantwortet_von"] for q in entries)
     text = new.read_bytes()
     result = accept(path)
     assert result.added == {} and result.left_flagged == 4 and new.read_bytes() == text
 
 
-def test_review_accepts_unflagged_and_kept_questions_into_fragen_only(corpus, fake, embeddings) -> None:
-    root, new = corpus
-    settings = _settings(root, fake, "fragen-gemischt")
+def test_review_accepts_unflagged_and_kept_questions_into_fragen_only(
+    in_real_corpus, fake, embeddings
+) -> None:
+    real_settings, new = in_real_corpus
+    settings = _real(real_settings, fake, "fragen-gemischt")
     path = write_proposal(draft(settings, new, model_asker(settings), embeddings=embeddings), new.stem)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     flagged = [
         q for s in data["abschnitte"] for q in s["fragen"] if q.get("findet_eigenen_abschnitt") is False
     ]
-    assert any("Urlaubstage" in q["frage"] for q in flagged)  # the off-topic one of the mix
+    assert any("Elternzeit" in q["frage"] for q in flagged)  # the off-topic one of the mix
     kept = next(q for q in flagged)
     kept["behalten"] = True  # a person decided to keep this one
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -250,3 +272,14 @@ def test_a_declined_question_becomes_an_example_question_in_one_step(tmp_path) -
         assert document.read_bytes() == text
     done = run_bot(["fragen", "--aus-luecke", "nie gefragt", "--abschnitt", "kantine#Speiseplan"], settings)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_real_corpus_document_gets_its_question_under_the_existing_heading(tmp_path) -> None:
+    path = tmp_path / "grundsaetze-ki.md"
+    path.write_bytes((REPO / "corpus" / "grundsaetze-ki.md").read_bytes())
+    before = path.read_text(encoding="utf-8")
+    assert add_questions(path, {"Transparenz": ["muss auf den ki-flyer ein hinweis drauf?"]})
+    after = path.read_text(encoding="utf-8")
+    assert _only_inserted(before, after) and after.split("\n---\n", 1)[1] == before.split("\n---\n", 1)[1]
+    fragen = yaml.safe_load(after.split("---\n")[1])["fragen"]
+    assert fragen["Transparenz"][-1] == "muss auf den ki-flyer ein hinweis drauf?"
