@@ -366,6 +366,8 @@ def fragen(
             return
     except BotError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"Die Datei {exc.filename} ist nicht les- oder schreibbar; es wurde nichts geändert.")
     summary["added"] = added
     if as_json:
         _emit(summary)

@@ -359,7 +359,12 @@ def accept(proposal_file: Path) -> Accepted:
         raise CorpusError("Die Vorschlagsdatei ist kein gültiges YAML.", proposal_file.name) from exc
     if not isinstance(data, dict) or not isinstance(data.get("abschnitte"), list) or not data.get("dokument"):
         raise CorpusError("Das ist keine Vorschlagsdatei von `python -m bot fragen`.", proposal_file.name)
-    document = proposal_file.with_name(str(data["dokument"]))
+    name = str(data["dokument"])
+    if "/" in name or "\\" in name or not name.endswith(".md"):
+        raise CorpusError(
+            "„dokument“ muss der Dateiname eines Dokuments neben dem Vorschlag sein.", proposal_file.name
+        )
+    document = proposal_file.with_name(name)
     if not document.is_file():
         raise CorpusError(
             f"Das Dokument {document.name} liegt nicht neben dem Vorschlag.", proposal_file.name

@@ -151,7 +151,10 @@ def private_index(settings: Settings, embeddings=None, today: dt.date | None = N
     the current build of settings.index_dir is copied when there is one (only new or changed
     documents are embedded), the real index is never written."""
     with tempfile.TemporaryDirectory(prefix="bot-selbsttest-") as workdir:
-        private = settings.model_copy(update={"index_dir": Path(workdir) / "index", "audit": False})
+        # Always a local store: masking takes vectors out, which must never touch a shared server.
+        private = settings.model_copy(
+            update={"index_dir": Path(workdir) / "index", "audit": False, "chroma_url": None}
+        )
         manifest = read_manifest(settings.index_dir)
         if manifest is not None:
             source = settings.index_dir / BUILDS / manifest["build"]

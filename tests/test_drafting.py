@@ -283,3 +283,16 @@ def test_a_real_corpus_document_gets_its_question_under_the_existing_heading(tmp
     assert _only_inserted(before, after) and after.split("\n---\n", 1)[1] == before.split("\n---\n", 1)[1]
     fragen = yaml.safe_load(after.split("---\n")[1])["fragen"]
     assert fragen["Transparenz"][-1] == "muss auf den ki-flyer ein hinweis drauf?"
+
+
+def test_a_proposal_cannot_point_at_a_file_elsewhere(tmp_path) -> None:
+    write_policy(tmp_path / "corpus", "kantine", KANTINE, titel="Kantine")
+    proposal = tmp_path / "corpus" / "kantine.fragen-vorschlag.yaml"
+    for name in ["../kantine.md", "kantine.txt", "fehlt.md"]:
+        entry = {"abschnitt": "Speiseplan", "fragen": [{"frage": "Gibt es Suppe?"}]}
+        proposal.write_text(yaml.safe_dump({"dokument": name, "abschnitte": [entry]}), encoding="utf-8")
+        with pytest.raises(CorpusError):
+            accept(proposal)
+    proposal.write_text("abschnitte: [", encoding="utf-8")
+    with pytest.raises(CorpusError, match="kein gültiges YAML"):
+        accept(proposal)
