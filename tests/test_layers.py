@@ -11,12 +11,12 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
 # Lower layers first; a module may import its own layer and those below it.
-LAYERS = ["base", "pipeline", "chat", "ops", "surface"]
+LAYERS = ["base", "pipeline", "curation", "chat", "ops", "surface"]
 
 
 def _layer(module: str) -> str:
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("pipeline", "chat", "ops"):
+    if len(parts) > 1 and parts[1] in ("pipeline", "curation", "chat", "ops"):
         return parts[1]
     if len(parts) > 1 and parts[1] in ("cli", "app", "__main__"):
         return "surface"

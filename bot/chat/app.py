@@ -45,10 +45,16 @@ STARTERS = [
 # The Referat's views, offered as chat commands to the role referat only.
 REPORT_COMMAND = "Wissenslücken"
 STATUS_COMMAND = "Korpus-Status"
+SELFCHECK_COMMAND = "Selbsttest"
 REPORT_DAYS = 30
 COMMANDS = [
     {"id": REPORT_COMMAND, "icon": "chart-bar", "description": f"Bericht der letzten {REPORT_DAYS} Tage"},
     {"id": STATUS_COMMAND, "icon": "library", "description": "Dokumente, Status und Index"},
+    {
+        "id": SELFCHECK_COMMAND,
+        "icon": "list-checks",
+        "description": "Finden die Beispielfragen ihren Abschnitt?",
+    },
 ]
 NOT_ALLOWED = "Diese Ansicht ist dem Referat Digitalisierung vorbehalten."
 OPEN_NOTE = "Ohne Anmeldung – nur auf diesem Rechner erreichbar"
@@ -201,6 +207,11 @@ async def _referat_view(command: str) -> None:
 
                 since = dt.date.today() - dt.timedelta(days=REPORT_DAYS)
                 content = format_report_markdown(await cl.make_async(gap_report)(settings, since))
+            elif command == SELFCHECK_COMMAND:
+                from bot.curation.selfcheck_view import selfcheck_markdown
+
+                embeddings = (await _holder.get()).index.embeddings  # the model the chat has loaded
+                content = await cl.make_async(selfcheck_markdown)(settings, embeddings)
             else:
                 content = await cl.make_async(corpus_status_markdown)(settings)
         except BotError as exc:
@@ -230,7 +241,7 @@ async def on_message(message: cl.Message) -> None:
     """Answer one question in the light of this conversation's earlier questions."""
     if not await _paced():
         return
-    if message.command in (REPORT_COMMAND, STATUS_COMMAND):
+    if message.command in (REPORT_COMMAND, STATUS_COMMAND, SELFCHECK_COMMAND):
         await _referat_view(message.command)
         return
     history: list[str] = cl.user_session.get("history") or []

@@ -14,7 +14,7 @@ from bot.errors import BotError
 
 def build_app() -> typer.Typer:
     """The command line with every command registered."""
-    from bot.cli import answers, corpus, operations, people, quality
+    from bot.cli import answers, corpus, curation, operations, people, quality
 
     app = typer.Typer(
         add_completion=False,
@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     app.command()(answers.ask)
     app.command()(corpus.check)
     app.command(name="import")(corpus.import_files)
+    app.command()(curation.fragen)
     app.command(name="eval")(quality.evaluate)
     app.command()(quality.tune)
     app.command()(quality.report)

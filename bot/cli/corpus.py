@@ -70,18 +70,35 @@ def index(
         )
 
 
-def check() -> None:
+def check(
+    quality: Annotated[
+        bool, typer.Option("--quality", help="Selbsttest: finden die Beispielfragen ihren Abschnitt?")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Selbsttest als eine JSON-Zeile.")] = False,
+    minimum: Annotated[int, typer.Option("--mindestens", help="Weniger Beispielfragen melden.")] = 10,
+) -> None:
     """Prüft die Dokumente unter corpus/ und meldet jedes Problem als `datei.md:zeile: Meldung`.
 
     Geprüft werden Kopfdaten (Pflichtfelder, unbekannte Felder, Status, Daten), doppelte Titel,
     leere Abschnitte und personenbezogene Daten im Text. Exit-Code 1 bei Fehlern.
+    Mit --quality: jede Beispielfrage ohne die Fragen ihres Abschnitts stellen und melden,
+    wie viele ihren Abschnitt zuerst finden und welche Abschnitte sich verwechseln.
 
     Examples:
 
       python -m bot check
+
+      python -m bot check --quality
+
+      python -m bot check --quality --json
     """
     from bot.pipeline.corpus import check_corpus
 
+    if quality or as_json:
+        from bot.cli.curation import quality_check
+
+        quality_check(minimum, as_json)
+        return
     settings = run_settings()
     try:
         errors, warnings, count = check_corpus(settings.corpus_dir)

@@ -2,7 +2,7 @@
 
 The names callers use are here; the modules beside this one say how."""
 
-from bot.pipeline.index.build import IndexReport, build_index
+from bot.pipeline.index.build import IndexReport, build_index, vocabulary
 from bot.pipeline.index.loaded import NO_INDEX, LoadedIndex, open_index
 from bot.pipeline.index.manifest import BUILDS, MANIFEST, build_parameters, read_manifest
 from bot.pipeline.index.vectors import sentence_id
@@ -18,4 +18,5 @@ __all__ = [
     "open_index",
     "read_manifest",
     "sentence_id",
+    "vocabulary",
 ]

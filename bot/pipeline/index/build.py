@@ -82,7 +82,9 @@ def _usable_manifest(index_dir: Path, rebuild: bool) -> dict | None:
         return None
 
 
-def _vocabulary(passages: list[Passage], synonyms: list[list[str]]) -> list[str]:
+def vocabulary(passages: list[Passage], synonyms: list[list[str]]) -> list[str]:
+    """Every word of the passages, their keywords and questions, and the synonyms: the lexical
+    analyzer's vocabulary (typo correction and compounds look words up in it)."""
     texts = [p.context_text() for p in passages]
     texts += [t for p in passages for t in (*p.keywords, *p.questions)]
     texts += [t for group in synonyms for t in group]
@@ -132,7 +134,7 @@ def _write_build(
             build.folder / PASSAGES,
             {
                 "passages": [dataclasses.asdict(p) for p in passages],
-                "vocabulary": _vocabulary(passages, synonyms),
+                "vocabulary": vocabulary(passages, synonyms),
                 "synonyms": synonyms,
             },
         )

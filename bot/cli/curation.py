@@ -1,0 +1,115 @@
+"""`fragen` and `check --quality`: the Referat's loop for example questions, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import emit, fail, run_settings
+from bot.config import Settings
+
+
+def quality_check(minimum: int, as_json: bool) -> None:
+    """The self-check (`check --quality`): each section's example questions asked without that
+    section's own questions; how many find it first, which sections confuse each other."""
+    from bot.curation.selfcheck import run_selfcheck
+    from bot.curation.selfcheck_view import format_selfcheck
+
+    result = run_selfcheck(run_settings(), min_questions=minimum)
+    if as_json:
+        emit(result.to_json())
+    else:
+        typer.echo(format_selfcheck(result))
+
+
+def fragen(
+    document: Annotated[
+        Path | None, typer.Argument(help="Dokument, für das Fragen vorgeschlagen werden.")
+    ] = None,
+    annehmen: Annotated[
+        Path | None, typer.Option("--annehmen", help="Geprüften Vorschlag in „fragen“ übernehmen.")
+    ] = None,
+    aus_luecke: Annotated[
+        str | None, typer.Option("--aus-luecke", help="Abgelehnte oder negativ bewertete Frage.")
+    ] = None,
+    abschnitt: Annotated[str | None, typer.Option("--abschnitt", help="DOKUMENT#Überschrift")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
+) -> None:
+    """Beispielfragen: vorschlagen lassen (BOT_LLM), geprüfte übernehmen, aus Wissenslücken ergänzen.
+
+    Der Vorschlag landet in DOKUMENT.fragen-vorschlag.yaml neben dem Dokument und wird nicht
+    durchsucht, bis ihn eine Person mit --annehmen übernimmt. Der Richtlinientext bleibt unverändert.
+
+    Examples:
+
+      BOT_LLM=openai:gpt-4o-mini python -m bot fragen corpus/neue-richtlinie.md
+
+      python -m bot fragen --annehmen corpus/neue-richtlinie.fragen-vorschlag.yaml
+
+      python -m bot fragen --aus-luecke "ki-texte markieren?" --abschnitt "grundsaetze-ki#Transparenz"
+    """
+    settings = run_settings()
+    chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
+    if chosen != 1 or (aus_luecke is None) != (abschnitt is None):
+        fail(
+            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG "
+            "oder --aus-luecke mit --abschnitt.",
+            2,
+        )
+    try:
+        if document is not None:
+            _propose(settings, document, as_json)
+            return
+        if annehmen is not None:
+            added, summary = _accept(annehmen)
+        else:
+            added, summary = _from_gap(settings, aus_luecke or "", abschnitt or "")
+    except OSError as exc:
+        fail(f"Die Datei {exc.filename} ist nicht les- oder schreibbar; es wurde nichts geändert.")
+    summary["added"] = added
+    if as_json:
+        emit(summary)
+        return
+    count = sum(len(v) for v in added.values())
+    typer.echo(
+        f"{count} Beispielfragen übernommen"
+        + (f", {summary['left_flagged']} markierte nicht" if summary.get("left_flagged") else "")
+        + ". Bitte `python -m bot index` ausführen."
+    )
+
+
+def _propose(settings: Settings, document: Path, as_json: bool) -> None:
+    """Drafts for every section of a document, flagged, written as a proposal beside it."""
+    from bot.curation import drafting, proposals
+
+    if not document.is_file():
+        fail(f"Das Dokument {document} gibt es nicht.", 2)
+    proposal = drafting.draft(settings, document, drafting.model_asker(settings))
+    path = proposals.write_proposal(proposal, document.stem)
+    total, flagged = proposal.counts()
+    if as_json:
+        emit({"proposal": str(path), "questions": total, "flagged": flagged})
+    else:
+        typer.echo(
+            f"{total} Fragen vorgeschlagen, {flagged} markiert, in {path}. "
+            f"Bitte prüfen, dann: python -m bot fragen --annehmen {path}"
+        )
+
+
+def _accept(proposal: Path) -> tuple[dict, dict]:
+    """A reviewed proposal's unflagged (or kept) questions into the document's `fragen`."""
+    from bot.curation import proposals
+
+    accepted = proposals.accept(proposal)
+    return accepted.added, {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
+
+
+def _from_gap(settings: Settings, question: str, section: str) -> tuple[dict, dict]:
+    """A declined or downvoted question of the gap report as an example question of a section."""
+    from bot.chat.report import gap_report
+    from bot.curation import proposals
+
+    asked = proposals.gap_questions(gap_report(settings))
+    return proposals.add_gap_question(settings, question, section, asked), {"section": section}
