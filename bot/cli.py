@@ -327,7 +327,7 @@ def fragen(
 
       python -m bot fragen --aus-luecke "ki-texte markieren?" --abschnitt "grundsaetze-ki#Transparenz"
     """
-    from bot import drafting
+    from bot import drafting, review
 
     settings = _settings()
     chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
@@ -339,14 +339,14 @@ def fragen(
         )
     try:
         if annehmen is not None:
-            accepted = drafting.accept(annehmen)
+            accepted = review.accept(annehmen)
             added = accepted.added
             summary = {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
         elif aus_luecke is not None:
             from bot.referat import gap_report
 
-            asked = drafting.gap_questions(gap_report(settings))
-            added = drafting.add_gap_question(settings, aus_luecke, abschnitt or "", asked)
+            asked = review.gap_questions(gap_report(settings))
+            added = review.add_gap_question(settings, aus_luecke, abschnitt or "", asked)
             summary = {"section": abschnitt}
         else:
             assert document is not None

@@ -11,17 +11,10 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.drafting import (
-    DraftError,
-    accept,
-    add_gap_question,
-    draft,
-    model_asker,
-    proposal_path,
-    write_proposal,
-)
+from bot.drafting import DraftError, draft, model_asker, proposal_path, write_proposal
 from bot.errors import BotError, CorpusError
 from bot.frontmatter_edit import add_questions
+from bot.review import accept, add_gap_question
 from tests.conftest import REPO, bot_env
 from tests.fake_llm import FakeLLM
 from tests.synthetic_docs import FUHRPARK, KANTINE, write_policy
@@ -296,3 +289,14 @@ def test_a_proposal_cannot_point_at_a_file_elsewhere(tmp_path) -> None:
     proposal.write_text("abschnitte: [", encoding="utf-8")
     with pytest.raises(CorpusError, match="kein gültiges YAML"):
         accept(proposal)
+
+
+@pytest.mark.parametrize("folder", ["tune", "blind"])
+def test_the_reviewed_test_documents_keep_their_text_byte_for_byte(folder: str) -> None:
+    originals = sorted((REPO / "tests" / "synthetic" / folder).glob("*.md"))
+    assert originals
+    for original in originals:
+        reviewed = REPO / "tests" / "synthetic" / "drafts" / f"reviewed-{folder}" / original.name
+        a, b = original.read_bytes(), reviewed.read_bytes()
+        assert a[a.index(b"\n---\n", 4) :] == b[b.index(b"\n---\n", 4) :]
+        assert _only_inserted(a.decode(), b.decode()) and b"fragen:" in b
