@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 import subprocess
 import sys
 
@@ -300,3 +301,17 @@ def test_the_reviewed_test_documents_keep_their_text_byte_for_byte(folder: str) 
         a, b = original.read_bytes(), reviewed.read_bytes()
         assert a[a.index(b"\n---\n", 4) :] == b[b.index(b"\n---\n", 4) :]
         assert _only_inserted(a.decode(), b.decode()) and b"fragen:" in b
+
+
+def test_accepting_on_the_command_line_reproduces_the_reviewed_document(tmp_path) -> None:
+    name = "e-mail-und-phishing"
+    shutil.copy(REPO / "tests" / "synthetic" / "tune" / f"{name}.md", tmp_path / f"{name}.md")
+    proposal = REPO / "tests" / "synthetic" / "drafts" / "reviewed-tune" / f"{name}.fragen-vorschlag.yaml"
+    shutil.copy(proposal, tmp_path / proposal.name)
+    settings = _settings(tmp_path, None)
+    done = run_bot(["fragen", "--annehmen", str(tmp_path / proposal.name), "--json"], settings)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert sum(len(v) for v in summary["added"].values()) == 99 and summary["left_flagged"] == 9
+    reviewed = REPO / "tests" / "synthetic" / "drafts" / "reviewed-tune" / f"{name}.md"
+    assert (tmp_path / f"{name}.md").read_bytes() == reviewed.read_bytes()
