@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,9 +12,9 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.curation.drafting import DraftError, draft, model_asker, proposal_path
+from bot.curation.drafting import DraftError, draft, model_asker, proposal_path, write_proposal
 from bot.curation.frontmatter_edit import add_questions
-from bot.curation.proposals import accept, add_gap_question, write_proposal
+from bot.curation.review import accept, add_gap_question
 from bot.errors import BotError, CorpusError
 from tests.conftest import REPO, bot_env
 from tests.fake_llm import FakeLLM
@@ -293,3 +294,29 @@ def test_a_proposal_cannot_point_at_a_file_elsewhere(tmp_path) -> None:
     proposal.write_text("abschnitte: [", encoding="utf-8")
     with pytest.raises(CorpusError, match="kein gültiges YAML"):
         accept(proposal)
+
+
+@pytest.mark.parametrize("folder", ["tune", "blind"])
+def test_the_reviewed_test_documents_keep_their_text_byte_for_byte(folder: str) -> None:
+    originals = sorted((REPO / "tests" / "synthetic" / folder).glob("*.md"))
+    assert originals
+    for original in originals:
+        reviewed = REPO / "tests" / "synthetic" / "drafts" / f"reviewed-{folder}" / original.name
+        a, b = original.read_bytes(), reviewed.read_bytes()
+        assert a[a.index(b"\n---\n", 4) :] == b[b.index(b"\n---\n", 4) :]
+        assert _only_inserted(a.decode(), b.decode()) and b"fragen:" in b
+
+
+@pytest.mark.slow  # runs `python -m bot fragen` as a process
+def test_accepting_on_the_command_line_reproduces_the_reviewed_document(tmp_path) -> None:
+    name = "e-mail-und-phishing"
+    shutil.copy(REPO / "tests" / "synthetic" / "tune" / f"{name}.md", tmp_path / f"{name}.md")
+    proposal = REPO / "tests" / "synthetic" / "drafts" / "reviewed-tune" / f"{name}.fragen-vorschlag.yaml"
+    shutil.copy(proposal, tmp_path / proposal.name)
+    settings = _settings(tmp_path, None)
+    done = run_bot(["fragen", "--annehmen", str(tmp_path / proposal.name), "--json"], settings)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert sum(len(v) for v in summary["added"].values()) == 99 and summary["left_flagged"] == 9
+    reviewed = REPO / "tests" / "synthetic" / "drafts" / "reviewed-tune" / f"{name}.md"
+    assert (tmp_path / f"{name}.md").read_bytes() == reviewed.read_bytes()

@@ -120,8 +120,7 @@ def test_check_quality_json_on_the_command_line(small) -> None:
 def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
     small, embeddings, monkeypatch
 ) -> None:
-    from bot.chat import app
-    from bot.chat import accounts
+    from bot.chat import accounts, app
 
     sent: list[str] = []
 

@@ -82,12 +82,12 @@ def fragen(
 
 def _propose(settings: Settings, document: Path, as_json: bool) -> None:
     """Drafts for every section of a document, flagged, written as a proposal beside it."""
-    from bot.curation import drafting, proposals
+    from bot.curation import drafting
 
     if not document.is_file():
         fail(f"Das Dokument {document} gibt es nicht.", 2)
     proposal = drafting.draft(settings, document, drafting.model_asker(settings))
-    path = proposals.write_proposal(proposal, document.stem)
+    path = drafting.write_proposal(proposal, document.stem)
     total, flagged = proposal.counts()
     if as_json:
         emit({"proposal": str(path), "questions": total, "flagged": flagged})
@@ -100,16 +100,16 @@ def _propose(settings: Settings, document: Path, as_json: bool) -> None:
 
 def _accept(proposal: Path) -> tuple[dict, dict]:
     """A reviewed proposal's unflagged (or kept) questions into the document's `fragen`."""
-    from bot.curation import proposals
+    from bot.curation import review
 
-    accepted = proposals.accept(proposal)
+    accepted = review.accept(proposal)
     return accepted.added, {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
 
 
 def _from_gap(settings: Settings, question: str, section: str) -> tuple[dict, dict]:
     """A declined or downvoted question of the gap report as an example question of a section."""
     from bot.chat.report import gap_report
-    from bot.curation import proposals
+    from bot.curation import review
 
-    asked = proposals.gap_questions(gap_report(settings))
-    return proposals.add_gap_question(settings, question, section, asked), {"section": section}
+    asked = review.gap_questions(gap_report(settings))
+    return review.add_gap_question(settings, question, section, asked), {"section": section}

@@ -3,22 +3,27 @@
 `python -m bot fragen corpus/DOK.md` asks the model (BOT_LLM) for questions per section, from
 that section's text alone, in the kinds staff use. Nothing of it is indexed: the questions go to
 `DOK.fragen-vorschlag.yaml` beside the document (the corpus reads only `*.md`). Each question
-is then asked on a temporary index that holds the document with all drafted questions but that
-one; a question that does not find its own section first is flagged with the section that came
-first instead. `--annehmen` copies the unflagged questions, and flagged ones a person marked
-`behalten: true`, into the document's `fragen` (bot/curation/frontmatter_edit.py: the text stays as it was).
+is then asked on a temporary index that holds the document with the drafted questions: once
+without itself, once without all drafts of its section. It is flagged when its section is not
+among the hits, or when the assistant would decline it and another section comes first
+(Proposed.elsewhere says why not stricter). `--annehmen` (bot/curation/review.py) copies the unflagged
+questions, and flagged ones marked `behalten: true`, into the document's `fragen`
+(bot/curation/frontmatter_edit.py: the text stays as it was).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from bot.config import Settings
 from bot.curation.frontmatter_edit import add_questions
@@ -303,3 +308,34 @@ def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings) ->
                     with masking.without({pid: qs & {q.question} for pid, qs in carrying.items()}) as masked:
                         asked = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
                     q.rank, q.top, q.answered = asked.rank, asked.top, asked.answered
+
+
+HEADER = """\
+# VORSCHLAG für Beispielfragen – von einem Sprachmodell entworfen, NICHT freigegeben.
+# Der Assistent liest diese Datei nicht. Bitte prüfen:
+#   - Fragen löschen, die der Abschnitt nicht beantwortet oder die etwas erfinden.
+#   - Markierte Fragen (findet_eigenen_abschnitt / besser_beantwortet_von) werden nicht
+#     übernommen, außer Sie setzen „behalten: true“.
+# Übernehmen: python -m bot fragen --annehmen {path}
+# Danach: python -m bot index  und  python -m bot check --quality
+"""
+
+
+def write_proposal(proposal: Proposal, doc_id: str) -> Path:
+    """Write the proposal beside its document (replacing an older proposal of it)."""
+    path = proposal_path(proposal.document)
+    data = {
+        "dokument": proposal.document.name,
+        "erstellt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "modell": proposal.model,
+        "abschnitte": [
+            {"abschnitt": key, "fragen": [q.to_yaml(f"{doc_id}#{key}") for q in qs]}
+            for key, qs in proposal.sections.items()
+        ],
+        "verworfen": proposal.rejected,
+    }
+    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(HEADER.format(path=path) + body, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

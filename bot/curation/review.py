@@ -1,10 +1,12 @@
-"""A reviewed proposal into the document: the proposal file beside it, accepting its unflagged (or
-kept) questions into `fragen`, and a gap-report question added to a section in one step."""
+"""The review's two ways into a document's `fragen`: a reviewed proposal, and a gap-report question.
+
+Both only insert lines into the front matter (bot/curation/frontmatter_edit.py); the policy text stays as
+it was. A proposal's flagged questions need a person's `behalten: true`; a question from the gap
+report is taken as it was stored (redacted) and refused if it carries redacted personal data.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,41 +14,11 @@ from pathlib import Path
 import yaml
 
 from bot.config import Settings
-from bot.curation.drafting import FLAG_OWN, Proposal, draft_sections, proposal_path
+from bot.curation.drafting import FLAG_OWN, draft_sections
 from bot.curation.frontmatter_edit import add_questions
 from bot.errors import BotError, CorpusError
 from bot.pipeline.corpus import parse_document
 from bot.pipeline.privacy import find_personal_data
-
-HEADER = """\
-# VORSCHLAG für Beispielfragen – von einem Sprachmodell entworfen, NICHT freigegeben.
-# Der Assistent liest diese Datei nicht. Bitte prüfen:
-#   - Fragen löschen, die der Abschnitt nicht beantwortet oder die etwas erfinden.
-#   - Markierte Fragen (findet_eigenen_abschnitt / besser_beantwortet_von) werden nicht
-#     übernommen, außer Sie setzen „behalten: true“.
-# Übernehmen: python -m bot fragen --annehmen {path}
-# Danach: python -m bot index  und  python -m bot check --quality
-"""
-
-
-def write_proposal(proposal: Proposal, doc_id: str) -> Path:
-    """Write the proposal beside its document (replacing an older proposal of it)."""
-    path = proposal_path(proposal.document)
-    data = {
-        "dokument": proposal.document.name,
-        "erstellt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "modell": proposal.model,
-        "abschnitte": [
-            {"abschnitt": key, "fragen": [q.to_yaml(f"{doc_id}#{key}") for q in qs]}
-            for key, qs in proposal.sections.items()
-        ],
-        "verworfen": proposal.rejected,
-    }
-    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(HEADER.format(path=path) + body, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 @dataclass(frozen=True)
