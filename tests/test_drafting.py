@@ -320,3 +320,50 @@ def test_accepting_on_the_command_line_reproduces_the_reviewed_document(tmp_path
     assert sum(len(v) for v in summary["added"].values()) == 99 and summary["left_flagged"] == 9
     reviewed = REPO / "tests" / "synthetic" / "drafts" / "reviewed-tune" / f"{name}.md"
     assert (tmp_path / f"{name}.md").read_bytes() == reviewed.read_bytes()
+
+
+def test_an_unusable_model_setting_is_one_sentence_before_anything_is_asked(tmp_path) -> None:
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index", llm="unbekannt:modell")
+    with pytest.raises(DraftError, match="BOT_LLM=unbekannt:modell kann nicht verwendet werden"):
+        model_asker(settings)
+
+
+def test_an_expired_document_gets_no_drafts_and_the_model_is_not_asked(tmp_path) -> None:
+    path = write_policy(tmp_path / "corpus", "fuhrpark", FUHRPARK, titel="Fuhrpark")
+    text = path.read_text(encoding="utf-8").replace(
+        "gueltig_ab: 2026-01-01", "gueltig_ab: 2026-01-01\ngueltig_bis: 2026-02-01"
+    )
+    path.write_text(text, encoding="utf-8")
+    asked: list[object] = []
+    with pytest.raises(DraftError, match="gilt nur bis 2026-02-01"):
+        draft(Settings(corpus_dir=path.parent, index_dir=tmp_path / "index"), path, asked.append)
+    assert asked == []
+
+
+def test_a_draft_with_personal_data_is_kept_only_redacted() -> None:
+    from bot.curation.drafting import _usable
+    from bot.pipeline.corpus import parse_document
+
+    doc = parse_document(REPO / "corpus" / "grundsaetze-ki.md")
+    rejected: dict[str, list[str]] = {}
+    drafted = [("einfach", "Darf ich die Akte von Frau Müller, Tel. 0221 123456, in ChatGPT kopieren?")]
+    assert _usable(doc, drafted, set(), rejected) == []
+    (kept,) = rejected["personenbezogene Daten"]
+    assert "Müller" not in kept and "123456" not in kept
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_what_fragen_prints_about_drafts_says_a_language_model_wrote_them(
+    tmp_path, monkeypatch, capsys, as_json
+) -> None:
+    from bot.cli import curation
+    from bot.curation import drafting
+
+    path = write_policy(tmp_path / "corpus", "fuhrpark", FUHRPARK, titel="Fuhrpark")
+    settings = Settings(corpus_dir=path.parent, index_dir=tmp_path / "index", llm="openai:x")
+    monkeypatch.setattr(drafting, "model_asker", lambda s: None)
+    monkeypatch.setattr(drafting, "draft", lambda s, document, ask: drafting.Proposal(document, "openai:x"))
+    curation._propose(settings, path, as_json)
+    out = capsys.readouterr().out
+    shown = json.loads(out)["disclosure"] if as_json else out
+    assert "KI-Sprachmodell entworfen" in shown and proposal_path(path).exists()

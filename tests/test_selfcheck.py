@@ -144,3 +144,34 @@ def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
     monkeypatch.setattr(app, "_role", lambda: accounts.STAFF)
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert app.NOT_ALLOWED in sent[-1] and "Speiseplan" not in sent[-1]
+
+
+def test_a_self_check_that_cannot_write_its_copy_is_one_sentence_with_the_disclosure(
+    tmp_path, monkeypatch
+) -> None:
+    from bot.chat import accounts, app
+    from bot.curation import selfcheck_view
+
+    sent: list[str] = []
+
+    class Message:
+        def __init__(self, content: str, author: str) -> None:
+            self.content = content
+
+        async def send(self) -> None:
+            sent.append(self.content)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
+    monkeypatch.setattr(app.cl, "Message", Message)
+    monkeypatch.setattr(app._holder, "_settings", settings)
+    monkeypatch.setattr(
+        app._holder, "assistant", types.SimpleNamespace(index=types.SimpleNamespace(embeddings=None))
+    )
+    monkeypatch.setattr(app, "_role", lambda: accounts.REFERAT)
+    monkeypatch.setattr(selfcheck_view, "selfcheck_markdown", full_disk)
+    asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
+    assert "konnte eine Datei nicht lesen oder schreiben (No space left on device)" in sent[-1]
+    assert settings.error_disclosure.split()[0] in sent[-1]

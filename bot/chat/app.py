@@ -216,6 +216,8 @@ async def _referat_view(command: str) -> None:
                 content = await cl.make_async(corpus_status_markdown)(settings)
         except BotError as exc:
             content = literal(str(exc))
+        except OSError as exc:  # the self-check copies the index into a temporary folder
+            content = literal(f"Die Ansicht konnte eine Datei nicht lesen oder schreiben ({exc.strerror}).")
     await cl.Message(
         content=f"{content}\n\n_{literal(settings.error_disclosure)}_", author=settings.assistant_name
     ).send()

@@ -10,6 +10,12 @@ import typer
 from bot.cli.common import emit, fail, run_settings
 from bot.config import Settings
 
+# Drafts come from a language model: every output of `fragen` that shows them says so.
+DRAFT_DISCLOSURE = (
+    "Hinweis: Diese Vorschläge hat ein KI-Sprachmodell entworfen; sie gelten erst, wenn eine Person "
+    "sie geprüft und übernommen hat."
+)
+
 
 def quality_check(minimum: int, as_json: bool) -> None:
     """The self-check (`check --quality`): each section's example questions asked without that
@@ -17,7 +23,11 @@ def quality_check(minimum: int, as_json: bool) -> None:
     from bot.curation.selfcheck import run_selfcheck
     from bot.curation.selfcheck_view import format_selfcheck
 
-    result = run_selfcheck(run_settings(), min_questions=minimum)
+    try:
+        result = run_selfcheck(run_settings(), min_questions=minimum)
+    except OSError as exc:
+        where = exc.filename
+        fail(f"Der Selbsttest konnte {where} nicht lesen oder schreiben; es wurde nichts geändert.")
     if as_json:
         emit(result.to_json())
     else:
@@ -90,11 +100,11 @@ def _propose(settings: Settings, document: Path, as_json: bool) -> None:
     path = drafting.write_proposal(proposal, document.stem)
     total, flagged = proposal.counts()
     if as_json:
-        emit({"proposal": str(path), "questions": total, "flagged": flagged})
+        emit({"proposal": str(path), "questions": total, "flagged": flagged, "disclosure": DRAFT_DISCLOSURE})
     else:
         typer.echo(
             f"{total} Fragen vorgeschlagen, {flagged} markiert, in {path}. "
-            f"Bitte prüfen, dann: python -m bot fragen --annehmen {path}"
+            f"Bitte prüfen, dann: python -m bot fragen --annehmen {path}\n{DRAFT_DISCLOSURE}"
         )
 
 

@@ -31,7 +31,7 @@ from bot.curation.selfcheck import INTRO, Masking, ask_masked, private_index, se
 from bot.errors import BotError
 from bot.pipeline.chunking import Passage, cut_passages
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms, parse_document
-from bot.pipeline.privacy import find_personal_data
+from bot.pipeline.privacy import find_personal_data, redact
 
 PROPOSAL_SUFFIX = ".fragen-vorschlag.yaml"
 # The kinds of questions staff ask (corpus/README.md), and what the model is told about each.
@@ -137,7 +137,13 @@ def model_asker(settings: Settings) -> Ask:
         )
     from bot.pipeline.llm import Generator
 
-    model = Generator(settings).model
+    try:
+        model = Generator(settings).model
+    except Exception as exc:  # unknown provider, missing package or key: each provider raises its own
+        raise DraftError(
+            f"BOT_LLM={settings.llm} kann nicht verwendet werden ({type(exc).__name__}); es wurde nichts "
+            "gespeichert. Beispiel: BOT_LLM=openai:gpt-4o-mini mit OPENAI_API_KEY."
+        ) from exc
 
     def ask(messages: list[tuple[str, str]]) -> str:
         try:
@@ -244,8 +250,8 @@ def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejec
             rejected.setdefault("schon freigegeben", []).append(question)
         elif key in seen:
             rejected.setdefault("doppelt", []).append(question)
-        elif find_personal_data(question):
-            rejected.setdefault("personenbezogene Daten", []).append(question)
+        elif findings := find_personal_data(question):  # kept only redacted: the file is committed
+            rejected.setdefault("personenbezogene Daten", []).append(redact(question, findings))
         else:
             seen.add(key)
             out.append(Proposed(question, kind))
@@ -255,6 +261,11 @@ def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejec
 def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> Proposal:
     """Draft questions for every section and check each on a temporary index; writes nothing."""
     doc = parse_document(document)
+    if doc.meta.gueltig_bis is not None and doc.meta.gueltig_bis < max(dt.date.today(), doc.meta.gueltig_ab):
+        raise DraftError(
+            f"{doc.path.name} gilt nur bis {doc.meta.gueltig_bis}: für ein abgelaufenes Dokument werden "
+            "keine Beispielfragen vorgeschlagen. Bitte erst „gueltig_bis“ prüfen."
+        )
     proposal = Proposal(document, settings.llm or "")
     seen: set[str] = set()
     for section in draft_sections(doc, settings.max_passage_chars):
