@@ -74,6 +74,19 @@ def test_report_counts_refusals_citations_and_time_range() -> None:
     assert report.never_cited == ["referat-digitalisierung"]
 
 
+def test_a_report_with_gaps_shows_the_one_step_to_an_example_question() -> None:
+    from bot.chat.report import format_report, format_report_markdown
+
+    declined = [
+        {"time": "2026-11-01T10:00:00+00:00", "question": "Urlaub?", "abstained": True, "passages": []}
+    ]
+    with_gap = build_report(declined, [], ["grundsaetze-ki"])
+    without = build_report([], [], ["grundsaetze-ki"])
+    step = 'python -m bot fragen --aus-luecke "FRAGE" --abschnitt "DOKUMENT#Überschrift"'
+    assert format_report(with_gap).endswith(step) and f"`{step}`" in format_report_markdown(with_gap)
+    assert "--aus-luecke" not in format_report(without) + format_report_markdown(without)
+
+
 def test_report_command_reads_the_audit_the_cli_wrote(real_settings, tmp_path) -> None:
     data_dir = tmp_path / "data"
     questions = (

@@ -182,11 +182,24 @@ def sections(report: GapReport) -> list[Section]:
     ]
 
 
+# The one step from a gap to an example question (bot/cli/curation.py), shown under the report.
+TO_EXAMPLE = (
+    "Eine Frage als Beispielfrage des passenden Abschnitts übernehmen: "
+    'python -m bot fragen --aus-luecke "FRAGE" --abschnitt "DOKUMENT#Überschrift"'
+)
+
+
+def _to_example(report: GapReport) -> list[str]:
+    return [TO_EXAMPLE] if report.refused_groups or report.negative_feedback else []
+
+
 def format_report(report: GapReport) -> str:
     """The report as German text, for the terminal."""
     out = [f"Wissenslücken-Bericht ({_span(report)}): {_summary(report)}"]
     for section in sections(report):
         out += ["", f"{section.title}:", *(f"  {item}" for item in section.items or ["keine"])]
+    for line in _to_example(report):
+        out += ["", line]
     return "\n".join(out)
 
 
@@ -195,6 +208,9 @@ def format_report_markdown(report: GapReport) -> str:
     out = [f"### Wissenslücken ({_span(report)})", _summary(report)]
     for section in sections(report):
         out += ["", f"**{section.title}**", *(f"- {cell(item)}" for item in section.items or ["keine"])]
+    for line in _to_example(report):
+        says, command = line.split(": ", 1)
+        out += ["", f"_{cell(says)}:_ `{command}`"]
     return "\n".join(out)
 
 
