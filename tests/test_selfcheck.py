@@ -117,9 +117,9 @@ def test_check_quality_json_on_the_command_line(small) -> None:
     assert data["total"]["questions"] == 10 and len(data["too_few"]) == 5
 
 
-def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
-    small, embeddings, monkeypatch
-) -> None:
+def _referat_chat(monkeypatch, settings: Settings, embeddings) -> list[str]:
+    """The chat app with a signed-in Referat and this model loaded, its messages collected instead
+    of sent to a browser; returns the list they land in."""
     from bot.chat import accounts, app
 
     sent: list[str] = []
@@ -132,11 +132,20 @@ def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
             sent.append(self.content)
 
     monkeypatch.setattr(app.cl, "Message", Message)
-    monkeypatch.setattr(app._holder, "_settings", small)
+    monkeypatch.setattr(app._holder, "_settings", settings)
     monkeypatch.setattr(
         app._holder, "assistant", types.SimpleNamespace(index=types.SimpleNamespace(embeddings=embeddings))
     )
     monkeypatch.setattr(app, "_role", lambda: accounts.REFERAT)
+    return sent
+
+
+def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
+    small, embeddings, monkeypatch
+) -> None:
+    from bot.chat import accounts, app
+
+    sent = _referat_chat(monkeypatch, small, embeddings)
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert "Selbsttest der Beispielfragen" in sent[-1] and "Speiseplan" in sent[-1]
     assert "| `kantine` | Speiseplan | 2 ⚠ | 0/2 (0%) |" in sent[-1]
@@ -149,28 +158,14 @@ def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
 def test_a_self_check_that_cannot_write_its_copy_is_one_sentence_with_the_disclosure(
     tmp_path, monkeypatch
 ) -> None:
-    from bot.chat import accounts, app
+    from bot.chat import app
     from bot.curation import selfcheck_view
-
-    sent: list[str] = []
-
-    class Message:
-        def __init__(self, content: str, author: str) -> None:
-            self.content = content
-
-        async def send(self) -> None:
-            sent.append(self.content)
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
-    monkeypatch.setattr(app.cl, "Message", Message)
-    monkeypatch.setattr(app._holder, "_settings", settings)
-    monkeypatch.setattr(
-        app._holder, "assistant", types.SimpleNamespace(index=types.SimpleNamespace(embeddings=None))
-    )
-    monkeypatch.setattr(app, "_role", lambda: accounts.REFERAT)
+    sent = _referat_chat(monkeypatch, settings, None)
     monkeypatch.setattr(selfcheck_view, "selfcheck_markdown", full_disk)
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert "konnte eine Datei nicht lesen oder schreiben (No space left on device)" in sent[-1]
