@@ -31,6 +31,7 @@ from bot.pipeline.index import (
     LoadedIndex,
     build_index,
     open_index,
+    question_id,
     read_manifest,
     vocabulary,
 )
@@ -127,7 +128,7 @@ class Masking:
             for p in base.passages
         ]
         ids = [
-            f"{p.id}::frage-{n}"
+            question_id(p.id, n)
             for p in base.passages
             if p.id in removed
             for n, q in enumerate(p.questions, 1)

@@ -5,7 +5,7 @@ The names callers use are here; the modules beside this one say how."""
 from bot.pipeline.index.build import IndexReport, build_index, vocabulary
 from bot.pipeline.index.loaded import NO_INDEX, LoadedIndex, open_index
 from bot.pipeline.index.manifest import BUILDS, MANIFEST, build_parameters, read_manifest
-from bot.pipeline.index.vectors import sentence_id
+from bot.pipeline.index.vectors import question_id, sentence_id
 
 __all__ = [
     "BUILDS",
@@ -16,6 +16,7 @@ __all__ = [
     "build_index",
     "build_parameters",
     "open_index",
+    "question_id",
     "read_manifest",
     "sentence_id",
     "vocabulary",

@@ -15,6 +15,11 @@ def sentence_id(passage_id: str, n: int) -> str:
     return f"{passage_id}::satz-{n}"
 
 
+def question_id(passage_id: str, n: int) -> str:
+    """The vector id of a passage's n-th example question (1-based, in `fragen` order)."""
+    return f"{passage_id}::frage-{n}"
+
+
 def vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list[str]]:
     """Texts, metadata and ids to embed."""
     texts, metadatas, ids = [], [], []
@@ -27,7 +32,7 @@ def vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list
         for n, question in enumerate(p.questions, 1):
             texts.append(question)
             metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
-            ids.append(f"{p.id}::frage-{n}")
+            ids.append(question_id(p.id, n))
         where = p.headings[-1] if p.headings else p.title
         for n, sentence in enumerate(quote_units(p)):
             texts.append(f"{where}: {sentence}")
