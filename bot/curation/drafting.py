@@ -261,7 +261,10 @@ def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejec
 def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> Proposal:
     """Draft questions for every section and check each on a temporary index; writes nothing."""
     doc = parse_document(document)
-    if doc.meta.gueltig_bis is not None and doc.meta.gueltig_bis < max(dt.date.today(), doc.meta.gueltig_ab):
+    day = max(
+        dt.date.today(), doc.meta.gueltig_ab
+    )  # a document not yet in force is checked as on its first day
+    if not doc.in_force(day):
         raise DraftError(
             f"{doc.path.name} gilt nur bis {doc.meta.gueltig_bis}: für ein abgelaufenes Dokument werden "
             "keine Beispielfragen vorgeschlagen. Bitte erst „gueltig_bis“ prüfen."
@@ -271,14 +274,14 @@ def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> P
     for section in draft_sections(doc, settings.max_passage_chars):
         pairs = parse_reply(ask(build_messages(doc.meta.titel, section)))
         proposal.sections[section.key] = _usable(doc, pairs, seen, proposal.rejected)
-    _check(settings, doc, proposal, embeddings)
+    _check(settings, doc, proposal, embeddings, day)
     return proposal
 
 
-def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings) -> None:
+def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings, today: dt.date) -> None:
     """Ask each drafted question with all other drafted questions in the index, but not itself:
-    whether its own section comes first, or which one does instead."""
-    today = max(dt.date.today(), doc.meta.gueltig_ab)
+    whether its own section comes first, or which one does instead (on the day the document is
+    in force)."""
     with tempfile.TemporaryDirectory(prefix="bot-vorschlag-") as workdir:
         corpus = Path(workdir) / "corpus"
         corpus.mkdir()

@@ -67,12 +67,14 @@ class Document:
     body_start_line: int
     sha256: str = field(repr=False)
 
+    def in_force(self, day: dt.date) -> bool:
+        """Valid on the given day (gueltig_ab to gueltig_bis), whatever its status."""
+        m = self.meta
+        return m.gueltig_ab <= day and (m.gueltig_bis is None or m.gueltig_bis >= day)
+
     def is_active(self, today: dt.date) -> bool:
         """Released by a human and valid on the given day."""
-        m = self.meta
-        if m.status != "freigegeben" or m.gueltig_ab > today:
-            return False
-        return m.gueltig_bis is None or m.gueltig_bis >= today
+        return self.meta.status == "freigegeben" and self.in_force(today)
 
 
 def document_paths(corpus_dir: Path) -> list[Path]:
