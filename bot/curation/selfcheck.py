@@ -6,7 +6,7 @@ corpus lead to it. Leaving them out is done by masking, not by rebuilding: the s
 question vectors are taken out of a private copy of the collection (filtered Chroma queries are
 exact, so the ranking is the one a build without them gives) and the lexical side and its
 vocabulary are rebuilt from the passages without those questions, as `index` builds them.
-tests/test_selfcheck.py compares the two.
+tests/curation/test_selfcheck.py compares the two.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from bot.curation.selfcheck_view import format_selfcheck
 from bot.pipeline.corpus import load_corpus, load_synonyms
 from bot.pipeline.index import build_index, open_index
 from bot.pipeline.retrieve import PolicyRetriever
-from tests.conftest import run_bot
-from tests.synthetic_docs import FUHRPARK, KANTINE, write_policy
+from tests.support import run_bot
+from tests.support.synthetic_docs import FUHRPARK, KANTINE, write_policy
 
 FUHRPARK_FRAGEN = {
     "Dienstwagen buchen": [

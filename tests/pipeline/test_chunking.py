@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.pipeline.chunking import cut_passages, split_sentences
 from bot.pipeline.corpus import load_corpus, parse_document
-from tests.conftest import REPO, write_doc
+from tests.support import REPO, write_doc
 
 
 def test_real_corpus_passages_fit_and_carry_their_heading_path() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.pipeline.german import words
 from bot.pipeline.privacy import find_personal_data, redact
-from tests.conftest import REPO
+from tests.support import REPO
 
 CASES = [
     json.loads(line) for line in (REPO / "tests" / "gold" / "privacy.jsonl").read_text("utf-8").splitlines()

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import CorpusError
 from bot.pipeline.corpus import load_corpus, parse_document
-from tests.conftest import REPO, write_doc
+from tests.support import REPO, write_doc
 
 SOURCE = REPO.parent / "shared" / "source-documents" / "asb-nrw-kuenstliche-intelligenz.txt"
 # Lines of the page that are navigation, not policy text (link labels and an image caption).

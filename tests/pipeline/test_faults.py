@@ -14,7 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.ops.bench import generate_corpus
 from bot.pipeline.index import BUILDS, build_index, open_index, read_manifest
-from tests.conftest import REPO, bot_env
+from tests.support import REPO, bot_env
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.config import Settings
-from tests.conftest import REPO, bot_env, free_port
+from tests.support import REPO, bot_env, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import Settings
 from bot.pipeline.assistant import Assistant
-from tests.fake_llm import FakeLLM
+from tests.support.fake_llm import FakeLLM
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
 TRANSPARENCY = "grundsaetze-ki#transparenz-1"

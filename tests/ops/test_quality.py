@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops.evaluate import extended_assistant, read_gold, run, summarise
-from tests.conftest import REPO
+from tests.support import REPO
 
 # Floors a little under the figures of 2026-12-01 (multilingual-e5-small), so a regression fails
 # CI. Tuning sets (ranking weights and the abstention model were chosen on them): dev, holdout,

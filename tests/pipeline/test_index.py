@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
 from bot.pipeline.index import MANIFEST, build_index, open_index
-from tests.conftest import REPO, write_doc
+from tests.support import REPO, write_doc
 
 
 @pytest.fixture

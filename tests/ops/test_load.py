@@ -26,7 +26,7 @@ from bot.ops.client import SESSION_COOKIE, ChatError, Credentials, ask_once, log
 from bot.ops.loadtest import QUESTIONS, LoadPlan, run_load
 from bot.ops.loginload import from_address, try_sign_in
 from bot.ops.workers import find_nginx, render_nginx_conf, serve
-from tests.conftest import bot_env, free_port
+from tests.support import bot_env, free_port
 
 pytestmark = pytest.mark.slow
 UPSTREAM = re.compile(r"upstream=(\S+) session=(\S+)")

@@ -188,7 +188,8 @@ class FakeLLM:
 
 def main() -> None:
     """Serve until stopped, e.g. to replay recorded drafts to `python -m bot fragen`:
-    python -m tests.fake_llm --replay tests/synthetic/drafts/tune-drafts.json --docs tests/synthetic/tune
+    python -m tests.support.fake_llm --replay tests/synthetic/drafts/tune-drafts.json \
+        --docs tests/synthetic/tune
     then BOT_LLM=openai:fragen-aufzeichnung BOT_LLM_BASE_URL=<printed address> BOT_LLM_API_KEY=x."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)

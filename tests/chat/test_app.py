@@ -1,6 +1,6 @@
 """The chat as a person sees it: the real `chainlit run` driven in Debian's Chromium.
 
-`UPDATE_SCREENSHOT=1 pytest tests/test_app.py` also refreshes docs/screenshot.png.
+`UPDATE_SCREENSHOT=1 pytest tests/chat/test_app.py` also refreshes docs/screenshot.png.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
-from tests.chat import DISCLOSURE, ask, chat_server, reply
-from tests.conftest import REPO
+from tests.support import REPO
+from tests.support.chat import DISCLOSURE, ask, chat_server, reply
 
 pytestmark = pytest.mark.browser
 # Chainlit's own English texts that must not reach the screen.
@@ -161,7 +161,7 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
     browser, real_settings, tmp_path
 ) -> None:
     from bot.config import DEFAULT_LLM_DISCLOSURE
-    from tests.fake_llm import FakeLLM
+    from tests.support.fake_llm import FakeLLM
 
     with (
         FakeLLM() as fake,

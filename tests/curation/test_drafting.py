@@ -16,9 +16,9 @@ from bot.curation.drafting import DraftError, draft, model_asker, proposal_path,
 from bot.curation.frontmatter_edit import add_questions
 from bot.curation.review import accept, add_gap_question
 from bot.errors import BotError, CorpusError
-from tests.conftest import REPO, bot_env
-from tests.fake_llm import FakeLLM
-from tests.synthetic_docs import FUHRPARK, KANTINE, write_policy
+from tests.support import REPO, bot_env
+from tests.support.fake_llm import FakeLLM
+from tests.support.synthetic_docs import FUHRPARK, KANTINE, write_policy
 
 KANTINE_FRAGEN = {"Öffnungszeiten": ["Wann hat die Kantine offen?"], "Speiseplan": ["Was gibt es zu essen?"]}
 

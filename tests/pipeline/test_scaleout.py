@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import Settings
 from bot.pipeline.index import build_index, open_index
-from tests.conftest import REPO, free_port, write_doc
+from tests.support import REPO, free_port, write_doc
 
 
 @pytest.fixture(scope="module")

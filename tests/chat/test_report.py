@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.chat.report import build_report, group_questions
-from tests.conftest import run_bot
+from tests.support import run_bot
 
 
 def test_similar_refused_questions_form_one_group() -> None:

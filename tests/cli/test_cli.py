@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, bot_env, run_bot
+from tests.support import REPO, bot_env, run_bot
 
 # Every test here runs `python -m bot` as a process of its own.
 pytestmark = pytest.mark.slow

@@ -24,8 +24,8 @@ from playwright.sync_api import expect
 from bot.chat.accounts import add_account
 from bot.chat.signin import MISSING, TOO_LONG
 from bot.ops.loginload import from_address, try_sign_in
-from tests.chat import ask, chat_server
-from tests.conftest import REPO, bot_env, run_bot
+from tests.support import REPO, bot_env, run_bot
+from tests.support.chat import ask, chat_server
 
 pytestmark = pytest.mark.browser
 SECRET = "t" * 48

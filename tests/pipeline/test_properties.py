@@ -97,7 +97,7 @@ def test_planted_instructions_in_a_released_document_change_nothing(tmp_path: Pa
     from bot.config import Settings
     from bot.pipeline.assistant import Assistant
     from bot.pipeline.index import build_index, open_index
-    from tests.conftest import write_doc
+    from tests.support import write_doc
 
     corpus = tmp_path / "corpus"
     write_doc(
