@@ -17,7 +17,7 @@ from pydantic import ConfigDict
 from bot.config import Settings
 from bot.pipeline.chunking import Passage
 from bot.pipeline.german import POLICY_MODAL, WordTerms, asks_for_fact, asks_for_list, english_share
-from bot.pipeline.index import LoadedIndex
+from bot.pipeline.index import LoadedIndex, VectorKind
 
 # A follow-up leans on the previous turn: short, or opening with a referring word.
 FOLLOW_UP_START = re.compile(
@@ -31,8 +31,6 @@ LONG_MESSAGE_WORDS = 12
 # An outline goes first when this many of its items rank within OUTLINE_GAP of the best hit.
 OUTLINE_ITEMS = 3
 OUTLINE_GAP = 1.0
-# The kinds of vectors the index holds per passage (see index._vector_records).
-DENSE_KINDS = ("text", "frage", "satz")
 # Up to this many stored vectors, each kind is asked for separately (see _dense).
 FILTERED_UP_TO = 50_000
 MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -214,10 +212,10 @@ class PolicyRetriever(BaseRetriever):
         stored = max(1, int(self.index.manifest.get("vectors", 0)))
         k = self.settings.candidates * 2
         if stored <= FILTERED_UP_TO:
-            queries = [({"kind": kind}, min(k, stored), (kind,)) for kind in DENSE_KINDS]
+            queries = [({"kind": kind.value}, min(k, stored), (kind,)) for kind in VectorKind]
         else:
-            queries = [(None, min(k * len(DENSE_KINDS), stored), DENSE_KINDS)]
-        out = [{kind: (np.zeros(n), np.zeros(n, dtype=bool)) for kind in DENSE_KINDS} for _ in vectors]
+            queries = [(None, min(k * len(VectorKind), stored), tuple(VectorKind))]
+        out = [{kind: (np.zeros(n), np.zeros(n, dtype=bool)) for kind in VectorKind} for _ in vectors]
         for where, count, kinds in queries:
             result = self.index.collection.query(
                 query_embeddings=vectors, n_results=count, where=where, include=["metadatas", "distances"]
@@ -226,9 +224,10 @@ class PolicyRetriever(BaseRetriever):
                 zip(result["metadatas"], result["distances"], strict=True)
             ):
                 for metadata, distance in zip(metadatas, distances, strict=True):
-                    if metadata.get("kind") not in kinds:
+                    kind = VectorKind(metadata.get("kind"))
+                    if kind not in kinds:
                         continue
-                    scores, present = out[row][metadata["kind"]]
+                    scores, present = out[row][kind]
                     position = self.index.position.get(metadata["passage_id"])
                     similarity = 1.0 - float(distance)
                     if position is not None and (not present[position] or similarity > scores[position]):
@@ -240,14 +239,16 @@ class PolicyRetriever(BaseRetriever):
         passages that have some; a passage without (a document added without `fragen`) counts
         its text's normalised similarity instead, so it competes on the same scale."""
         settings, k = self.settings, self.settings.candidates
-        text = normalised(*dense["text"], k)
-        questions = normalised(*dense["frage"], k) if dense["frage"][1].any() else text
+        text = normalised(*dense[VectorKind.TEXT], k)
+        questions = (
+            normalised(*dense[VectorKind.QUESTION], k) if dense[VectorKind.QUESTION][1].any() else text
+        )
         questions = np.where(self.index.has_questions, questions, text)
         return (
             settings.lexical_weight * normalised(bm25, np.ones(len(bm25), dtype=bool), k)
             + settings.dense_weight * text
             + settings.question_weight * questions
-            + settings.sentence_weight * normalised(*dense["satz"], k)
+            + settings.sentence_weight * normalised(*dense[VectorKind.SENTENCE], k)
         )
 
     def _rank(
@@ -322,7 +323,7 @@ class PolicyRetriever(BaseRetriever):
     ) -> Signals:
         top = ranked[0]
         first = next(h for h in hits if not h.passage.is_outline)
-        text, sentence = float(similarity["text"][top]), float(similarity["satz"][top])
+        text, sentence = float(similarity[VectorKind.TEXT][top]), float(similarity[VectorKind.SENTENCE][top])
         strongest = np.sort(best)[::-1]
         candidates = strongest[: self.settings.candidates]
         second_score = float(fused[ranked[1]]) if len(ranked) > 1 else float(fused[top])
@@ -330,7 +331,7 @@ class PolicyRetriever(BaseRetriever):
         return Signals(
             text=round(text, 4),
             sentence=round(sentence, 4),
-            questions=round(max(0.0, float(similarity["frage"][top]) - max(text, sentence)), 4),
+            questions=round(max(0.0, float(similarity[VectorKind.QUESTION][top]) - max(text, sentence)), 4),
             lift=round(float(best[top]) - float(candidates.mean()), 4),
             top=first.score,
             margin=round(float(fused[top]) - second_score, 4),

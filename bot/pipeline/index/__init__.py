@@ -5,12 +5,13 @@ The names callers use are here; the modules beside this one say how."""
 from bot.pipeline.index.build import IndexReport, build_index, vocabulary
 from bot.pipeline.index.loaded import NO_INDEX, LoadedIndex, open_index
 from bot.pipeline.index.manifest import BUILDS, MANIFEST, build_parameters, read_manifest
-from bot.pipeline.index.vectors import question_id, sentence_id
+from bot.pipeline.index.vectors import VectorKind, question_id, sentence_id
 
 __all__ = [
     "BUILDS",
     "MANIFEST",
     "NO_INDEX",
+    "VectorKind",
     "IndexReport",
     "LoadedIndex",
     "build_index",

@@ -4,10 +4,19 @@ can quote (after its heading, which says what the sentence is about). Outlines g
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 
 from bot.pipeline.chunking import Passage, quote_units
 
 Progress = Callable[[int, int], None]
+
+
+class VectorKind(StrEnum):
+    """What a stored vector stands for; the value is what the index stores in its metadata."""
+
+    TEXT = "text"  # the passage in context (its headings, then its text)
+    QUESTION = "frage"  # one of its example questions
+    SENTENCE = "satz"  # one sentence it can quote, after its heading
 
 
 def sentence_id(passage_id: str, n: int) -> str:
@@ -27,16 +36,16 @@ def vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list
         if p.is_outline:
             continue  # chosen through the passages it lists (retrieve._prefer_outline)
         texts.append(p.context_text())
-        metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "text"})
+        metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.TEXT.value})
         ids.append(p.id)
         for n, question in enumerate(p.questions, 1):
             texts.append(question)
-            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "frage"})
+            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.QUESTION.value})
             ids.append(question_id(p.id, n))
         where = p.headings[-1] if p.headings else p.title
         for n, sentence in enumerate(quote_units(p)):
             texts.append(f"{where}: {sentence}")
-            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": "satz", "n": n})
+            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.SENTENCE.value, "n": n})
             ids.append(sentence_id(p.id, n))
     return texts, metadatas, ids
 
