@@ -60,9 +60,11 @@ system-packages:
 audit:
 	.ci/audit
 
+# Style, format and types (mypy --strict over bot/, settings in pyproject.toml); `make test` runs it first.
 lint: setup
 	$(BIN)/ruff check bot tests
 	$(BIN)/ruff format --check bot tests
+	$(BIN)/mypy
 
 eval: setup index
 	$(BIN)/python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl
