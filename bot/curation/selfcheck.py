@@ -29,6 +29,7 @@ from bot.pipeline.index import (
     BUILDS,
     MANIFEST,
     LoadedIndex,
+    VectorKind,
     build_index,
     open_index,
     question_id,
@@ -134,22 +135,18 @@ class Masking:
             for n, q in enumerate(p.questions, 1)
             if q in removed[p.id]
         ]
-        stored = (
-            base.collection.get(ids=ids, include=["embeddings", "documents", "metadatas"]) if ids else None
-        )
+        questions = base.vectors[VectorKind.QUESTION]
+        stored = questions.get(ids=ids, include=["embeddings", "metadatas"]) if ids else None
         if stored and stored["ids"]:
-            base.collection.delete(ids=stored["ids"])
+            questions.delete(ids=stored["ids"])
         try:
             analyzer = Analyzer(vocabulary(passages, self.synonyms), self.synonyms)
             lexical = LexicalIndex.build(passages, analyzer)
-            yield LoadedIndex(base.manifest, passages, base.store, lexical, base.embeddings, base.collection)
+            yield dataclasses.replace(base, passages=passages, lexical=lexical)
         finally:
             if stored and stored["ids"]:
-                base.collection.add(
-                    ids=stored["ids"],
-                    embeddings=stored["embeddings"],
-                    documents=stored["documents"],
-                    metadatas=stored["metadatas"],
+                questions.add(
+                    ids=stored["ids"], embeddings=stored["embeddings"], metadatas=stored["metadatas"]
                 )
 
 
@@ -165,9 +162,9 @@ def private_index(settings: Settings, embeddings=None, today: dt.date | None = N
         )
         manifest = read_manifest(settings.index_dir)
         if manifest is not None:
-            source = settings.index_dir / BUILDS / manifest["build"]
+            source = settings.index_dir / BUILDS / manifest.build
             if source.is_dir():
-                shutil.copytree(source, private.index_dir / BUILDS / manifest["build"])
+                shutil.copytree(source, private.index_dir / BUILDS / manifest.build)
                 shutil.copy(settings.index_dir / MANIFEST, private.index_dir / MANIFEST)
         build_index(private, embeddings=embeddings, today=today)
         yield open_index(private, embeddings)

@@ -122,10 +122,10 @@ class Assistant:
                 return state
             try:
                 manifest = read_manifest(self.settings.index_dir)
-                if manifest and manifest["build"] != state.index.manifest["build"]:
+                if manifest and manifest.build != state.index.manifest.build:
                     fresh = open_index(self.settings, embeddings=state.index.embeddings)
                     self._state = self._snapshot(fresh)
-                    log.info("Neuer Index geladen: %s", manifest["build"])
+                    log.info("Neuer Index geladen: %s", manifest.build)
                 else:
                     self._state = dataclasses.replace(state, manifest_mtime=mtime)
             except BotError as exc:
@@ -162,7 +162,7 @@ class Assistant:
             question=clean.text,
             notes=clean.notes,
             privacy_warning=warning_for(findings),
-            corpus_hash=state.index.manifest.get("corpus_hash"),
+            corpus_hash=state.index.manifest.corpus_hash,
         )
         return self._audited(answer, state, channel)
 

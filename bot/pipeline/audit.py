@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.jsonl import JsonLines, now
 from bot.pipeline.answer import Answer
+from bot.pipeline.index import Manifest
 
 AUDIT_FILE = "audit.jsonl"
 
@@ -16,8 +17,6 @@ class AuditLog(JsonLines):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir / AUDIT_FILE)
 
-    def record(self, answer: Answer, *, manifest: dict, channel: str) -> None:
+    def record(self, answer: Answer, *, manifest: Manifest, channel: str) -> None:
         """Write provenance that names no one: redacted question, decision, passages and their stand."""
-        self.append(
-            {"time": now(), "channel": channel, **answer.provenance(), "build": manifest.get("build")}
-        )
+        self.append({"time": now(), "channel": channel, **answer.provenance(), "build": manifest.build})
