@@ -304,3 +304,13 @@ def test_a_text_the_index_holds_is_never_embedded_again(small: Settings, embeddi
     texts = index.vectors[VectorKind.TEXT].get(ids=[regeln.id], include=["embeddings"])
     fresh = embeddings.embed_passages([regeln.context_text()])[0]
     assert np.array_equal(np.asarray(texts["embeddings"][0], dtype=np.float32), fresh)
+
+
+def test_a_vector_id_names_its_passage() -> None:
+    from bot.pipeline.index import question_id, sentence_id
+    from bot.pipeline.index.vectors import passage_of
+
+    passage = "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    assert passage_of(passage) == passage
+    assert passage_of(question_id(passage, 12)) == passage_of(sentence_id(passage, 0)) == passage
+    assert passage_of("doc::mit::doppelpunkten#abschnitt-1") == "doc::mit::doppelpunkten#abschnitt-1"

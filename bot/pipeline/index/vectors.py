@@ -38,6 +38,12 @@ def question_id(passage_id: str, n: int) -> str:
     return f"{passage_id}::frage-{n}"
 
 
+def passage_of(vector_id: str) -> str:
+    """The passage a vector id belongs to: a text vector's id is the passage's own."""
+    passage, _, suffix = vector_id.rpartition("::")
+    return passage if suffix.startswith(("frage-", "satz-")) else vector_id
+
+
 def text_hash(text: str) -> str:
     """The content hash a vector is known by: the same text has the same vector (one model)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
