@@ -142,6 +142,9 @@ def bench(
         typer.Option("--chroma-url", help="Vektoren im Chroma-Server (chroma run) statt eingebettet."),
     ] = None,
     real: Annotated[bool, typer.Option("--real/--no-real", help="Auch den echten Korpus messen.")] = True,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Arbeitsordner behalten (neu anzulegen) statt eines temporären.")
+    ] = None,
 ) -> None:
     """Misst Antwortzeiten, Start, Indexdurchsatz, Neu-Indexierung und Speicher; schreibt Tabelle und JSON.
 
@@ -163,7 +166,13 @@ def bench(
     gold_set = GoldSet.parse(gold) if gold else None
     try:
         results = benchmark(
-            settings.corpus_dir, size_list, repeats, gold=gold_set, chroma_url=chroma_url, real=real
+            settings.corpus_dir,
+            size_list,
+            repeats,
+            gold=gold_set,
+            chroma_url=chroma_url,
+            real=real,
+            workdir=workdir,
         )
     except BotError as exc:
         fail(str(exc))

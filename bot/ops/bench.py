@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -133,6 +134,17 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+# A fresh process that loads the model and the index, answers once and says its peak memory (its
+# own VmHWM: ru_maxrss of a child starts at the parent's size at fork).
+SERVING = """
+import sys
+from bot.config import Settings
+from bot.pipeline.assistant import Assistant
+Assistant.load(Settings()).ask(sys.argv[1])
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
 def _serving_rss_mb(settings: Settings) -> float:
     """Peak memory of a fresh process that loads the model and this index and answers once."""
     env = {k: v for k, v in os.environ.items() if k != "BOT_CHROMA_URL"}
@@ -140,15 +152,10 @@ def _serving_rss_mb(settings: Settings) -> float:
     env.update(BOT_DATA_DIR=str(settings.data_dir), BOT_AUDIT="false")
     if settings.chroma_url:
         env["BOT_CHROMA_URL"] = settings.chroma_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "ask", "--json", QUESTIONS[0]],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING, QUESTIONS[0]], env=env, capture_output=True, text=True, check=True
     )
-    _, _, usage = os.wait4(process.pid, 0)
-    process.returncode = 0  # reaped above; Popen must not wait for it again
-    return round(usage.ru_maxrss / 1024, 0)
+    return round(int(done.stdout.split()[-1]) / 1024, 0)
 
 
 @dataclass(frozen=True)
@@ -196,11 +203,11 @@ def run_benchmark(
     no_change_s = _timed(lambda: build_index(settings, embeddings=embeddings))
     paths = document_paths(corpus)
     victim = next((p for p in paths if p.name.startswith("synthetisch-")), paths[0])
-    victim.write_text(
-        victim.read_text(encoding="utf-8") + "\nSynthetischer Zusatzsatz für den Benchmark.\n",
-        encoding="utf-8",
-    )
+    original = victim.read_text(encoding="utf-8")
+    victim.write_text(original + "\nSynthetischer Zusatzsatz für den Benchmark.\n", encoding="utf-8")
     one_doc_s = _timed(lambda: build_index(settings, embeddings=embeddings))
+    victim.write_text(original, encoding="utf-8")  # answers and gold figures on the corpus as given
+    build_index(settings, embeddings=embeddings)
 
     started = time.perf_counter()
     assistant = Assistant(settings, open_index(settings, embeddings))
@@ -209,7 +216,7 @@ def run_benchmark(
     times = _latencies(assistant, embeddings, setup.repeats)
     retrieval, answers, embeds = times["retrieval"], times["answer"], times["embedding"]
     gold = setup.gold
-    scores = _gold_scores(assistant, gold) if gold else {}
+    scores = _gold_scores(assistant, gold, mixed=bool(mix), work_dir=work_dir) if gold else {}
     ms = 1000.0
     return BenchResult(
         corpus=name,
@@ -238,11 +245,20 @@ def run_benchmark(
     )
 
 
-def _gold_scores(assistant: Assistant, gold: GoldSet) -> dict[str, float | None]:
-    """hit@1, hit@3, MRR@5, answered and refused of a gold set on the assistant's corpus."""
-    from bot.ops.evaluate import read_gold, run, summarise
+def _gold_scores(
+    assistant: Assistant, gold: GoldSet, *, mixed: bool, work_dir: Path
+) -> dict[str, float | None]:
+    """hit@1, hit@3, MRR@5, answered and refused of a gold set: on the assistant's corpus when its
+    documents were mixed in, else on that corpus with them added, as `eval` scores it."""
+    from bot.ops.evaluate import extended_assistant, read_gold, run, summarise
 
-    total = summarise(run(assistant, read_gold(gold.path)))["gesamt"]
+    questions = read_gold(gold.path)
+    if mixed or gold.docs is None:
+        outcomes = run(assistant, questions)
+    else:
+        with extended_assistant(assistant, gold.docs, work_dir / "gold") as extended:
+            outcomes = run(extended, questions)
+    total = summarise(outcomes)["gesamt"]
     keys = {"gold_hit1": "hit@1", "gold_hit3": "hit@3", "gold_mrr5": "mrr@5"}
     keys |= {"gold_answered": "answered", "gold_refused": "refused"}
     return {field: float(total[key]) if key in total else None for field, key in keys.items()}
@@ -268,20 +284,22 @@ def benchmark(
     gold: GoldSet | None = None,
     chroma_url: str | None = None,
     real: bool = True,
+    workdir: Path | None = None,
 ) -> list[BenchResult]:
     """The real corpus (unless real is False) and generated corpora of the given sizes, each in
     its own scratch folder. With a gold set, its documents and the real corpus are mixed into each
-    generated corpus and its questions scored there, as `eval` scores them on the real corpus."""
+    generated corpus and its questions scored there, as `eval` scores them on the real corpus.
+    The scratch folders stay under workdir when one is given (it must not exist yet)."""
     from bot.pipeline.embeddings import load_embeddings
 
     document_paths(real_corpus)  # a missing corpus folder is one sentence, before any work
     setup = BenchSetup(load_embeddings(Settings()), repeats, gold, chroma_url)
     added = [gold.docs] if gold and gold.docs else []
     results = []
-    with tempfile.TemporaryDirectory(prefix="bot-bench-") as scratch:
-        root = Path(scratch)
+    with contextlib.ExitStack() as stack:
+        root = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bot-bench-")))
         if real:
-            results.append(run_benchmark("real", real_corpus, root / "real", setup, added))
+            results.append(run_benchmark("real", real_corpus, root / "real", setup))
         for size in sizes:
             generated = generate_corpus(root / f"gen-{size}", size)
             mix = [real_corpus, *added] if gold else []
