@@ -146,15 +146,15 @@ def _write_build(
     and the old one keeps serving."""
     try:
         build.folder.mkdir(parents=True)
-        reuse = plan.reusable and build.old_id is not None
-        store.prepare(build.folder, build.old_folder if reuse else None)
+        old_id = build.old_id if plan.reusable else None  # the build whose vectors carry over
+        store.prepare(build.folder, build.old_folder if old_id else None)
         client = store.client(build.folder)
         collections = store.create(client, build.id)
         records = vector_records([p for p in passages if plan.embeds(p.doc_id)])
         known: dict[str, np.ndarray] = {}
-        if reuse and build.old_id is not None:
-            known = store.known(client, build.old_id, {r.hash for r in records})
-            store.carry_over(client, build.old_id, build.id, plan.stale)
+        if old_id is not None:
+            known = store.known(client, old_id, {r.hash for r in records})
+            store.carry_over(client, old_id, build.id, plan.stale)
 
         def model() -> Embedder:
             from bot.pipeline.embeddings import load_embeddings
