@@ -20,7 +20,7 @@ def test_a_benchmark_run_reports_every_figure(tmp_path: Path, embeddings) -> Non
     result = run_benchmark("generated-12", corpus, tmp_path / "run", BenchSetup(embeddings, 1, gold), mixed)
     assert result.documents == 12 + 5 and result.passages >= 24  # the gold set's documents mixed in
     assert result.vectors > result.passages and result.texts_embedded > 0 and result.texts_per_s > 0
-    assert 0 < result.no_change_s < result.full_build_s
+    assert 0 < result.no_change_s < result.full_build_s and result.full_build_cpu_s > 0
     assert result.query_embedding_ms > 0 and 0 < result.answer_p50_ms <= result.answer_p95_ms
     assert result.retrieval_p50_ms > 0 and result.passages_per_s > 0 and result.peak_rss_mb > 100
     assert result.answer_per_embedding > 1 and result.serving_rss_mb > 100
