@@ -219,7 +219,7 @@ async def _referat_view(command: str) -> None:
         except OSError as exc:  # the self-check copies the index into a temporary folder
             content = literal(f"Die Ansicht konnte eine Datei nicht lesen oder schreiben ({exc.strerror}).")
     await cl.Message(
-        content=f"{content}\n\n_{literal(settings.error_disclosure)}_", author=settings.assistant_name
+        content=f"{content}\n\n_{literal(settings.notice_disclosure)}_", author=settings.assistant_name
     ).send()
 
 
@@ -233,7 +233,7 @@ async def _paced() -> bool:
         cl.user_session.set("pace", pace)
     verdict = pace.admit()
     if verdict.note:
-        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.error_disclosure)}_"
+        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.notice_disclosure)}_"
         await cl.Message(content=note, author=settings.assistant_name).send()
     return verdict.allowed
 
@@ -262,7 +262,8 @@ async def on_message(message: cl.Message) -> None:
         # Extractive answers are pure CPU: a few at a time. A language model's answer mostly
         # waits on the network, so it takes no slot.
         async with contextlib.nullcontext() if on_token else _holder.slots:
-            answer = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
+            turn = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
+            answer = turn.answer
     except BotError as exc:
         answer = error_answer(message.content, str(exc), _holder.settings_or_defaults())
     except Exception:

@@ -18,6 +18,8 @@ from bot.chat.feedback import FeedbackLog
 from bot.chat.signin_rules import SignInSummary
 from bot.config import Settings
 from bot.errors import BotError
+from bot.jsonl import Record
+from bot.pipeline.answer import SourceRole
 from bot.pipeline.audit import AuditLog
 from bot.pipeline.german import stopwords, words
 from bot.pipeline.index import read_manifest
@@ -58,11 +60,17 @@ class GapReport:
     answers: int
     refused: int
     refused_groups: list[QuestionGroup]
-    negative_feedback: list[dict]
+    negative_feedback: list[Record]
     cited: list[tuple[str, int]]
     never_cited: list[str]
     # Failed password sign-ins (bot/chat/throttle.py); None if the chat database could not be read.
     signins: SignInSummary | None = None
+
+    def gap_questions(self) -> list[str]:
+        """The stored (redacted) questions that were declined or disliked: what may become an
+        example question (`fragen --aus-luecke`)."""
+        declined = [q for g in self.refused_groups for q in g.questions]
+        return declined + [str(f.get("question", "")) for f in self.negative_feedback if f.get("question")]
 
     def to_json(self) -> dict[str, object]:
         """The report as one JSON object."""
@@ -107,19 +115,19 @@ def group_questions(questions: list[str], guesses: list[str | None] | None = Non
     return sorted((g for _, g in groups), key=lambda g: -g.count)
 
 
-def _guess(line: dict) -> str | None:
+def _guess(line: Record) -> str | None:
     """The passage a declined answer offered as a guess (audit lines before roles have none)."""
-    return next((p["id"] for p in line.get("passages", []) if p.get("role") == "hint"), None)
+    return next((p["id"] for p in line.get("passages", []) if p.get("role") == SourceRole.HINT.value), None)
 
 
-def _in_range(line: dict, since: dt.date | None, until: dt.date | None) -> bool:
+def _in_range(line: Record, since: dt.date | None, until: dt.date | None) -> bool:
     day = dt.date.fromisoformat(str(line.get("time", ""))[:10])
     return (since is None or day >= since) and (until is None or day <= until)
 
 
 def build_report(
-    audit: list[dict],
-    feedback: list[dict],
+    audit: list[Record],
+    feedback: list[Record],
     documents: list[str],
     since: dt.date | None = None,
     until: dt.date | None = None,
@@ -166,7 +174,7 @@ def _summary(report: GapReport) -> str:
 def sections(report: GapReport) -> list[Section]:
     """The report's parts, in order; the text and Markdown renderings both come from these."""
 
-    def feedback_line(f: dict) -> str:
+    def feedback_line(f: Record) -> str:
         comment = f": {f['comment']}" if f.get("comment") else ""
         return f"„{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}{comment}"
 

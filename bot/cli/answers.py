@@ -15,7 +15,7 @@ from bot.errors import BotError
 from bot.pipeline.render import plain
 
 
-def _requests(question: str) -> Iterator[tuple[object, object, list, str | None]]:
+def _requests(question: str) -> Iterator[tuple[object, object, list[object], str | None]]:
     """(id, question, history, error) per request; '-' reads one request a line from stdin."""
     if question != "-":
         yield None, question, [], None
@@ -69,7 +69,7 @@ def ask(
                 raise BotError(problem)
             if assistant is None:
                 raise BotError(load_error or "")
-            answer = assistant.ask(text, history)
+            answer = assistant.ask(text, history).answer
         except BotError as exc:
             failures += 1
             answer = error_answer(text, str(exc), settings)

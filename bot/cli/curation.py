@@ -108,7 +108,7 @@ def _propose(settings: Settings, document: Path, as_json: bool) -> None:
         )
 
 
-def _accept(proposal: Path) -> tuple[dict, dict]:
+def _accept(proposal: Path) -> tuple[dict[str, list[str]], dict[str, object]]:
     """A reviewed proposal's unflagged (or kept) questions into the document's `fragen`."""
     from bot.curation import review
 
@@ -116,10 +116,12 @@ def _accept(proposal: Path) -> tuple[dict, dict]:
     return accepted.added, {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
 
 
-def _from_gap(settings: Settings, question: str, section: str) -> tuple[dict, dict]:
+def _from_gap(
+    settings: Settings, question: str, section: str
+) -> tuple[dict[str, list[str]], dict[str, object]]:
     """A declined or downvoted question of the gap report as an example question of a section."""
     from bot.chat.report import gap_report
     from bot.curation import review
 
-    asked = review.gap_questions(gap_report(settings))
+    asked = gap_report(settings).gap_questions()
     return review.add_gap_question(settings, question, section, asked), {"section": section}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,13 +13,16 @@ from bot.cli.common import emit, fail, run_settings
 from bot.config import Settings
 from bot.errors import BotError
 
+if TYPE_CHECKING:
+    from bot.ops.evaluate import Outcome
+
 GOLD_HELP = (
     "Gold-Dateien (JSON Lines); DATEI@ORDNER misst Fragen zu Dokumenten, die dem Korpus aus ORDNER "
     "hinzugefügt werden. Standard: tests/gold/dev.jsonl."
 )
 
 
-def _scored(specs: list[str] | None, settings: Settings) -> list:
+def _scored(specs: list[str] | None, settings: Settings) -> list[Outcome]:
     """Outcomes of every gold set, each against its corpus; errors as one sentence."""
     import tempfile
 
@@ -29,12 +32,13 @@ def _scored(specs: list[str] | None, settings: Settings) -> list:
     sets = [GoldSet.parse(s) for s in specs or ["tests/gold/dev.jsonl"]]
     try:
         with tempfile.TemporaryDirectory(prefix="bot-eval-") as workdir:
-            return run_sets(Assistant.load(settings), sets, Path(workdir))
+            # Asked as staff ask, but never written to the audit log.
+            quiet = settings.model_copy(update={"audit": False})
+            return run_sets(Assistant.load(quiet), sets, Path(workdir))
     except OSError as exc:
         fail(f"Gold-Datei oder Ordner nicht lesbar: {exc.filename}")
     except BotError as exc:
         fail(str(exc))
-    return []
 
 
 def evaluate(
@@ -156,6 +160,6 @@ def bench(
     typer.echo(f"Ergebnisse in {output}", err=True)
     if plot is not None:
         info = machine()
-        title = f"Antwortzeiten, {info['cpu_count']} Kerne, {info['date'][:10]}"
+        title = f"Antwortzeiten, {info['cpu_count']} Kerne, {str(info['date'])[:10]}"
         plot.write_text(latency_svg(rows, title), encoding="utf-8")
         typer.echo(f"Diagramm in {plot}", err=True)

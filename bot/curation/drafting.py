@@ -24,12 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
 from bot.curation.frontmatter_edit import add_questions
-from bot.curation.selfcheck import INTRO, Masking, ask_masked, private_index, section_of_passage, sections_of
+from bot.curation.selfcheck import (
+    Masking,
+    ask_masked,
+    private_index,
+    questions_of,
+    section_of_passage,
+    sections_of,
+)
 from bot.errors import BotError
-from bot.pipeline.chunking import Passage, cut_passages
+from bot.pipeline.chunking import INTRO, Passage, cut_passages
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms, parse_document
 from bot.pipeline.privacy import find_personal_data, redact
 
@@ -235,7 +243,9 @@ def proposal_path(document: Path) -> Path:
     return document.with_name(document.stem + PROPOSAL_SUFFIX)
 
 
-def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejected: dict) -> list[Proposed]:
+def _usable(
+    doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejected: dict[str, list[str]]
+) -> list[Proposed]:
     """Drafted questions without duplicates, released ones and personal data."""
     released = (
         doc.meta.fragen
@@ -258,7 +268,7 @@ def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejec
     return out
 
 
-def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> Proposal:
+def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embeddings | None = None) -> Proposal:
     """Draft questions for every section and check each on a temporary index; writes nothing."""
     doc = parse_document(document)
     day = max(
@@ -278,7 +288,9 @@ def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> P
     return proposal
 
 
-def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings, today: dt.date) -> None:
+def _check(
+    settings: Settings, doc: Document, proposal: Proposal, embeddings: Embeddings | None, today: dt.date
+) -> None:
     """Ask each drafted question with all other drafted questions in the index, but not itself:
     whether its own section comes first, or which one does instead (on the day the document is
     in force)."""
@@ -306,21 +318,25 @@ def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings, to
                 if d.is_active(today)
                 for s in sections_of(d, index.passages)
             ]
-            where = section_of_passage(every)
+            section_of = section_of_passage(every)
             masking = Masking(index, load_synonyms(corpus))
             for key, questions in proposal.sections.items():
                 section = sections[key.casefold()]
-                carrying = {pid: set(index.passage(pid).questions) for pid in section.passage_ids}
+                carrying = {pid: set(questions_of(index, pid)) for pid in section.passage_ids}
                 drafted = {q.question for q in questions}
                 # Alone: the section's drafts all left out, as the self-check asks them.
                 with masking.without({pid: qs & drafted for pid, qs in carrying.items()}) as masked:
                     for q in questions:
-                        alone = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
+                        alone = ask_masked(
+                            masked, trial_settings, q.question, section.passage_ids, section_of
+                        )
                         q.rank_alone, q.top_alone = alone.rank, alone.top
                 # With the others: only this question left out.
                 for q in questions:
                     with masking.without({pid: qs & {q.question} for pid, qs in carrying.items()}) as masked:
-                        asked = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
+                        asked = ask_masked(
+                            masked, trial_settings, q.question, section.passage_ids, section_of
+                        )
                     q.rank, q.top, q.answered = asked.rank, asked.top, asked.answered
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import CorpusError
-from bot.pipeline import smalltalk
-from bot.pipeline.answer import Answer
-from bot.pipeline.assistant import Assistant, clean_question
+from bot.pipeline.answer import Answer, SourceRole
+from bot.pipeline.assistant import Assistant, Turn
 from bot.pipeline.chunking import Passage
+from bot.pipeline.decide import AnswerKind
+from bot.pipeline.index import LoadedIndex
 from bot.pipeline.retrieve import Signals
 
 OUT_OF_SCOPE = "ausserhalb"
@@ -133,37 +134,37 @@ def run_sets(assistant: Assistant, sets: list[GoldSet], workdir: Path) -> list[O
 
 
 def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
-    """Ask every gold question and record where its passage ranked and whether it was answered."""
-    outcomes = []
-    for gold in questions:
-        text = clean_question(gold.question, assistant.settings.max_question_chars).text
-        if smalltalk.recognise(text) is not None:  # answered with the fixed reply, as `ask` does
-            outcomes.append(Outcome(gold, None, False, 0.0, None, smalltalk=True))
-            continue
-        retrieval = assistant.retriever.search(smalltalk.without_greeting(text), gold.history)
-        index = assistant.index
-        rank = next(
-            (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
-        )
-        hint = assistant.hint(retrieval)
-        answer = assistant.compose(retrieval) if retrieval.answerable else None
-        outcomes.append(
-            Outcome(
-                gold=gold,
-                rank=rank,
-                abstained=not retrieval.answerable,
-                confidence=retrieval.confidence,
-                top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
-                hinted=hint is not None,
-                hint_right=hint is not None and gold.answered_by(hint[0].passage),
-                readings=retrieval.readings,
-                **_answer_quality(gold, answer),
-            )
-        )
-    return outcomes
+    """Ask every gold question as staff would (the assistant's one path, history included) and
+    record where its passage ranked and what the assistant replied."""
+    return [
+        _outcome(gold, assistant.ask(gold.question, gold.history, channel="eval"), assistant.index)
+        for gold in questions
+    ]
 
 
-def _answers(gold: GoldQuestion, passage: Passage, index) -> bool:
+def _outcome(gold: GoldQuestion, turn: Turn, index: LoadedIndex) -> Outcome:
+    """How one turn did on its gold question."""
+    answer, retrieval = turn.answer, turn.retrieval
+    if retrieval is None:  # small talk: answered with the fixed reply, never searched
+        return Outcome(gold, None, False, 0.0, None, smalltalk=answer.kind is AnswerKind.SMALLTALK)
+    rank = next(
+        (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
+    )
+    guess = next((s.passage for s in answer.sources if s.role is SourceRole.HINT), None)
+    return Outcome(
+        gold=gold,
+        rank=rank,
+        abstained=answer.abstained,
+        confidence=retrieval.confidence,
+        top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
+        hinted=guess is not None,
+        hint_right=guess is not None and gold.answered_by(guess),
+        readings=retrieval.readings,
+        **_answer_quality(gold, answer if answer.kind is AnswerKind.ANSWER else None),
+    )
+
+
+def _answers(gold: GoldQuestion, passage: Passage, index: LoadedIndex) -> bool:
     """A passage answers when it holds an expected snippet; an outline, when a passage it lists does."""
     if passage.is_outline:
         return any(gold.answered_by(p) for p in map(index.passage, passage.parts) if p is not None)

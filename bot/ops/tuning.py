@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.ops.evaluate import Outcome
-from bot.pipeline.retrieve import CONFIDENCE_WEIGHTS
+from bot.pipeline.retrieve import CONFIDENCE_WEIGHTS, Signals
 
 FEATURES = tuple(CONFIDENCE_WEIGHTS)
 
@@ -27,12 +27,16 @@ class Fit:
     def confidence(self, values: np.ndarray) -> np.ndarray:
         """Probability per row of signal values (columns in FEATURES order)."""
         z = values @ np.array([self.weights[f] for f in FEATURES]) + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        result: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return result
 
 
-def _matrix(outcomes: list[Outcome], reading: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _matrix(outcomes: list[Outcome], reading: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = [o for o in outcomes if o.readings]
-    pick = (lambda o: o.readings[:1]) if reading == 0 else (lambda o: o.readings)
+
+    def pick(o: Outcome) -> tuple[Signals, ...]:
+        return o.readings[:1] if reading == 0 else o.readings
+
     x = [[float(getattr(s, f)) for f in FEATURES] for o in rows for s in pick(o)]
     owner = [i for i, o in enumerate(rows) for _ in pick(o)]
     labels = np.array([bool(o.gold.expected) for o in rows])

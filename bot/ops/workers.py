@@ -58,7 +58,7 @@ class Process:
 
     name: str
     port: int
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     log: Path
 
     @property

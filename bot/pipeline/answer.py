@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
 
 from bot.config import Settings
 from bot.pipeline.chunking import Passage, quote_units
+from bot.pipeline.decide import AnswerKind, Decision
 from bot.pipeline.german import Analyzer
 from bot.pipeline.index import LoadedIndex
 from bot.pipeline.privacy import redact
@@ -45,6 +48,18 @@ SECONDARY_GAP = 0.15
 SENTENCE_SHARE = 0.6
 
 
+class SourceRole(StrEnum):
+    """What an answer uses a cited passage for."""
+
+    QUOTE = "quote"  # it answers: the answer quotes it
+    HINT = "hint"  # the closest passage of a declined question, to check by hand
+    CONTACT = "contact"  # whom to ask (the Referat Digitalisierung)
+
+
+# Which generator wrote the reply: the quotes, a language model (verified), or a fixed text.
+Generator = Literal["extractive", "llm", "fixed"]
+
+
 @dataclass(frozen=True)
 class Source:
     """A cited passage: the number the answer uses for it and its retrieval score."""
@@ -52,9 +67,7 @@ class Source:
     n: int
     passage: Passage
     score: float
-    # What the answer uses it for: "quote" (it answers), "hint" (closest passage of a declined
-    # question, to check by hand) or "contact" (whom to ask).
-    role: str = "quote"
+    role: SourceRole = SourceRole.QUOTE
 
     @property
     def listed(self) -> str:
@@ -66,7 +79,7 @@ class Source:
         p = self.passage
         return {
             "n": self.n,
-            "role": self.role,
+            "role": self.role.value,
             "id": p.id,
             "title": p.title,
             "section": p.section,
@@ -82,43 +95,64 @@ class Quote:
     """One verbatim sentence of the answer, the source it cites and the heading it stands under."""
 
     n: int
-    where: str
+    heading: str
     text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question as it was answered, and what every reply to it carries besides its text: notes
+    on how it was read, the privacy warning, and the corpus build it was answered from."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+    privacy_warning: str | None = None
+    corpus_hash: str | None = None  # the manifest's corpus_hash, for provenance
 
 
 @dataclass(frozen=True)
 class Answer:
     """What the assistant says: text with [n] citations, the disclosure and the sources it used."""
 
-    question: str
+    asked: Question
+    kind: AnswerKind
     text: str
-    abstained: bool
     disclosure: str
     sources: list[Source]
-    generator: str = "extractive"
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    privacy_warning: str | None = None
-    # The corpus build the answer came from (manifest's corpus_hash), for provenance.
-    corpus_hash: str | None = None
+    generator: Generator = "extractive"
     quotes: list[Quote] = field(default_factory=list)  # the sentences quoted, in answer order
     outline: str | None = None  # the outline passage whose items the answer lists
-    smalltalk: bool = False  # a fixed reply to a greeting, thanks or "what can you do"
 
     @property
-    def kind(self) -> str:
-        """What the reply is: "answer", "refusal", "smalltalk" or "error"."""
-        if self.error:
-            return "error"
-        if self.smalltalk:
-            return "smalltalk"
-        return "refusal" if self.abstained else "answer"
+    def question(self) -> str:
+        """The question as answered (cleaned, perhaps cut)."""
+        return self.asked.text
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notes on how the question was read (e.g. cut because it was too long)."""
+        return self.asked.notes
+
+    @property
+    def privacy_warning(self) -> str | None:
+        """The warning shown when the question carries personal data."""
+        return self.asked.privacy_warning
+
+    @property
+    def abstained(self) -> bool:
+        """Whether the reply leaves the question unanswered from the texts."""
+        return self.kind in (AnswerKind.REFUSAL, AnswerKind.ERROR)
+
+    @property
+    def error(self) -> str | None:
+        """The error message, for an error."""
+        return self.text if self.kind is AnswerKind.ERROR else None
 
     def source_lists(self) -> list[tuple[str, list[Source]]]:
         """The sources under their headings, as chat and terminal list them: a guess apart."""
         groups = [
-            (HINT_HEADING, [s for s in self.sources if s.role == "hint"]),
-            (SOURCES_HEADING, [s for s in self.sources if s.role != "hint"]),
+            (HINT_HEADING, [s for s in self.sources if s.role is SourceRole.HINT]),
+            (SOURCES_HEADING, [s for s in self.sources if s.role is not SourceRole.HINT]),
         ]
         return [(heading, sources) for heading, sources in groups if sources]
 
@@ -126,21 +160,22 @@ class Answer:
         """What audit, history and feedback keep of an answer; the question redacted."""
         return {
             "question": redact(self.question),
+            "kind": self.kind.value,
             "abstained": self.abstained,
             "error": self.error is not None,
             "privacy_warning": self.privacy_warning is not None,
             "passages": [
-                {"id": s.passage.id, "stand": s.passage.stand, "role": s.role} for s in self.sources
+                {"id": s.passage.id, "stand": s.passage.stand, "role": s.role.value} for s in self.sources
             ],
             "generator": self.generator,
-            "corpus_hash": self.corpus_hash,
+            "corpus_hash": self.asked.corpus_hash,
         }
 
     def to_json(self, request_id: object = None) -> dict[str, object]:
         """One JSON object, the CLI contract."""
         data: dict[str, object] = {
             "id": request_id,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
@@ -150,7 +185,7 @@ class Answer:
             "privacy_warning": self.privacy_warning,
         }
         if self.notes:
-            data["notes"] = self.notes
+            data["notes"] = list(self.notes)
         if self.error:
             data["error"] = self.error
         return data
@@ -180,7 +215,7 @@ def _select(
     return [units[i] for i in keep], best
 
 
-def where(passage: Passage) -> str:
+def heading_of(passage: Passage) -> str:
     """Where a quote stands, as its heading says: the section, or the document's title."""
     return passage.headings[-1] if passage.headings else passage.title
 
@@ -263,25 +298,33 @@ def _outline(retrieval: Retrieval, index: LoadedIndex) -> list[tuple[Hit, list[s
     return chosen
 
 
-def compose(retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]) -> Answer:
+def compose(
+    retrieval: Retrieval,
+    decision: Decision,
+    asked: Question,
+    *,
+    settings: Settings,
+    index: LoadedIndex,
+    contact: list[Passage],
+) -> Answer:
     """Quote the sentences that answer, each under its heading, or decline and name the Referat."""
-    if not retrieval.answerable:
-        return decline(retrieval.question, settings, contact, hint_for(retrieval, settings, index, contact))
+    if decision.kind is not AnswerKind.ANSWER:
+        return decline(asked, settings, contact, _guess(decision, retrieval, settings, index, contact))
     top = retrieval.hits[0].passage
     chosen = _outline(retrieval, index) if top.is_outline else _choose(retrieval, settings, index)
     chosen = _with_named_contact(chosen, retrieval.hits, contact)
     sources = [Source(n, hit.passage, hit.score) for n, (hit, _) in enumerate(chosen, 1)]
-    quotes = [Quote(n, where(hit.passage), q) for n, (hit, texts) in enumerate(chosen, 1) for q in texts]
+    quotes = [Quote(n, heading_of(hit.passage), q) for n, (hit, texts) in enumerate(chosen, 1) for q in texts]
     lines = [LEAD_IN]
     if top.is_outline:
-        lines += ["", f"{where(top)}:", *(f"„{q.text}“ [{q.n}]" for q in quotes)]
+        lines += ["", f"{heading_of(top)}:", *(f"„{q.text}“ [{q.n}]" for q in quotes)]
     else:
-        for heading, group in itertools.groupby(quotes, key=lambda q: q.where):
+        for heading, group in itertools.groupby(quotes, key=lambda q: q.heading):
             lines += ["", f"{heading}:", *(f"„{q.text}“ [{q.n}]" for q in group)]
     return Answer(
-        question=retrieval.question,
+        asked=asked,
+        kind=AnswerKind.ANSWER,
         text="\n".join(lines),
-        abstained=False,
         disclosure=settings.disclosure,
         sources=sources,
         quotes=quotes,
@@ -289,13 +332,13 @@ def compose(retrieval: Retrieval, settings: Settings, index: LoadedIndex, contac
     )
 
 
-def hint_for(
-    retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]
+def _guess(
+    decision: Decision, retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]
 ) -> tuple[Hit, list[str]] | None:
-    """What a refusal offers as a guess: the closest passage and its sentences that share words
-    with the question. None when the question was not close, when the passage is the contact
-    the refusal quotes anyway, or when no sentence shares a word (headings alone are no reason)."""
-    hit = retrieval.hint(settings.hint_confidence)
+    """What a refusal offers as a guess: the decision's closest passage and its sentences that
+    share words with the question. None when the passage is the contact the refusal quotes
+    anyway, or when no sentence shares a word (headings alone are no reason)."""
+    hit = decision.guess
     if hit is None or any(p.id == hit.passage.id for p in contact):
         return None
     lexical = index.lexical
@@ -319,28 +362,37 @@ def _with_named_contact(
 
 
 def decline(
-    question: str,
+    asked: Question,
     settings: Settings,
     contact: list[Passage],
-    hint: tuple[Hit, list[str]] | None = None,
+    guess: tuple[Hit, list[str]] | None = None,
 ) -> Answer:
     """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus;
-    with a hint, first the closest passage, marked as a guess to check."""
+    with a guess, first the closest passage, marked as a guess to check."""
     lines: list[str] = []
     sources: list[Source] = []
     quotes: list[Quote] = []
-    if hint is not None:
-        hit, hint_quotes = hint
-        sources.append(Source(1, hit.passage, hit.score, role="hint"))
-        quotes = [Quote(1, where(hit.passage), q) for q in hint_quotes]
-        lines += [NO_SURE_ANSWER, HINT_LEAD, "", *(f"„{q}“ [1]" for q in hint_quotes), ""]
+    if guess is not None:
+        hit, guessed = guess
+        sources.append(Source(1, hit.passage, hit.score, role=SourceRole.HINT))
+        quotes = [Quote(1, heading_of(hit.passage), q) for q in guessed]
+        lines += [NO_SURE_ANSWER, HINT_LEAD, "", *(f"„{q}“ [1]" for q in guessed), ""]
         lines.append(HINT_CONTACT if contact else HINT_NO_CONTACT)
     else:
         lines.append(NO_ANSWER if contact else NO_CONTACT)
     if contact:
-        contacts = [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, len(sources) + 1)]
-        said = [Quote(s.n, where(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
+        contacts = [
+            Source(n, p, 0.0, role=SourceRole.CONTACT) for n, p in enumerate(contact, len(sources) + 1)
+        ]
+        said = [Quote(s.n, heading_of(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
         lines += ["", *(f"„{q.text}“ [{q.n}]" for q in said)]
         sources += contacts
         quotes += said
-    return Answer(question, "\n".join(lines), True, settings.disclosure, sources, quotes=quotes)
+    return Answer(
+        asked=asked,
+        kind=AnswerKind.REFUSAL,
+        text="\n".join(lines),
+        disclosure=settings.disclosure,
+        sources=sources,
+        quotes=quotes,
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from bot.jsonl import JsonLines, now
 from bot.pipeline.answer import Answer
@@ -16,7 +18,7 @@ class AuditLog(JsonLines):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir / AUDIT_FILE)
 
-    def record(self, answer: Answer, *, manifest: dict, channel: str) -> None:
+    def record(self, answer: Answer, *, manifest: Mapping[str, Any], channel: str) -> None:
         """Write provenance that names no one: redacted question, decision, passages and their stand."""
         self.append(
             {"time": now(), "channel": channel, **answer.provenance(), "build": manifest.get("build")}

@@ -282,8 +282,8 @@ def check_corpus(corpus_dir: Path) -> tuple[list[str], list[str], int]:
         titles.setdefault(key, name)
         if sum(1 for d in loaded.documents if d.id.casefold() == doc.id.casefold()) > 1:
             errors.append(f"{name}:1: Die Dokument-ID „{doc.id}“ gibt es mehrfach (Groß-/Kleinschreibung).")
-        for line in _empty_sections(doc):
-            errors.append(f"{name}:{line}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
+        for number in _empty_sections(doc):
+            errors.append(f"{name}:{number}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
         replaced = doc.meta.ersetzt
         for target in [replaced] if isinstance(replaced, str) else (replaced or []):
             if target.casefold() not in ids:

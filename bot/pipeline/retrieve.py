@@ -9,10 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from bot.config import Settings
 from bot.pipeline.chunking import Passage
@@ -129,18 +125,10 @@ class Retrieval:
     hits: list[Hit]
     signals: Signals | None  # None when nothing was found
     confidence: float
-    answerable: bool
     # The signals of every reading (whole message first, then the others), for `tune`.
     readings: tuple[Signals, ...] = ()
     # The deciding reading's question vector (quotes are chosen by their similarity to it).
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-    def hint(self, min_confidence: float) -> Hit | None:
-        """For a declined question that came close: the best passage, offered to check by hand."""
-        if self.answerable or not self.hits or self.confidence < min_confidence:
-            return None
-        best = self.hits[0]
-        return best if best.coverage > 0 else None
 
 
 @dataclass(frozen=True)
@@ -157,14 +145,13 @@ class _Probe:
         return cls(text, words, [t for w in words for t in w.all()])
 
 
-class PolicyRetriever(BaseRetriever):
+class Retriever:
     """German BM25 and multilingual dense similarity (to the passage, its example questions and
     its sentences), each normalised per question and fused as a weighted sum."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    index: LoadedIndex
-    settings: Settings
+    def __init__(self, index: LoadedIndex, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
 
     def _follow_up_text(self, question: str, words_: list[WordTerms], history: Sequence[str]) -> str | None:
         """The previous question, when this one is short or opens with a referring word."""
@@ -285,7 +272,6 @@ class PolicyRetriever(BaseRetriever):
             hits=hits,
             signals=signals,
             confidence=confidence,
-            answerable=signals is not None and confidence >= settings.min_confidence,
             vector=vector,
         )
 
@@ -348,29 +334,9 @@ class PolicyRetriever(BaseRetriever):
         answer most surely decides (read in the light of the previous turn if it is a follow-up)."""
         probes = self._probes(question, history)
         if not self.index.passages:
-            return Retrieval(question, question, probes[0].terms, [], None, 0.0, False)
+            return Retrieval(question, question, probes[0].terms, [], None, 0.0)
         vectors = self.index.embeddings.embed_queries([p.text for p in probes])
         dense = self._dense(vectors)
         readings = [self._rank(p, d, question, v) for p, d, v in zip(probes, dense, vectors, strict=True)]
         best = max(readings, key=lambda r: r.confidence)  # the first (whole message) wins ties
         return dataclasses.replace(best, readings=tuple(r.signals for r in readings if r.signals))
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        retrieval = self.search(query)
-        return [
-            LCDocument(
-                id=h.passage.id,
-                page_content=h.passage.text,
-                metadata={
-                    "passage_id": h.passage.id,
-                    "title": h.passage.title,
-                    "section": h.passage.section,
-                    "stand": h.passage.stand,
-                    "score": h.score,
-                    "answerable": retrieval.answerable,
-                },
-            )
-            for h in retrieval.hits
-        ]

@@ -122,6 +122,6 @@ def test_eval_counts_exactly_the_guesses_staff_see(assistant) -> None:
     ]
     outcomes = run(strict, questions)
     for gold, outcome in zip(questions, outcomes, strict=True):
-        shown = [s for s in strict.ask(gold.question).sources if s.role == "hint"]
+        shown = [s for s in strict.ask(gold.question).answer.sources if s.role == "hint"]
         assert outcome.abstained and outcome.hinted == bool(shown), gold.id
     assert [(o.hinted, o.hint_right) for o in outcomes] == [(True, True), (False, False), (False, False)]

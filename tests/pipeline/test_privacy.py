@@ -40,13 +40,15 @@ def test_each_kind_is_found_and_redacted(case: dict) -> None:
 
 
 def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
-    answer = assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
+    answer = assistant.ask(
+        "Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?"
+    ).answer
     assert answer.privacy_warning and "personenbezogene Daten" in answer.privacy_warning
     assert (
         not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
     )
     assert answer.to_json()["privacy_warning"] == answer.privacy_warning
-    assert assistant.ask("Telefonnummer von Frau Hermanns?").privacy_warning is None
+    assert assistant.ask("Telefonnummer von Frau Hermanns?").answer.privacy_warning is None
 
 
 def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path) -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import BotError, CorpusError, QuestionError
-from bot.pipeline.answer import LEAD_IN, where
+from bot.pipeline.answer import LEAD_IN, heading_of
 from bot.pipeline.assistant import clean_question
 from bot.pipeline.chunking import cut_passages
 from bot.pipeline.corpus import parse_document
@@ -116,14 +116,16 @@ def test_planted_instructions_in_a_released_document_change_nothing(tmp_path: Pa
     )
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
     build_index(settings, embeddings=embeddings)
-    answer = Assistant(settings, open_index(settings, embeddings)).ask("Werden KI-Texte gekennzeichnet?")
+    answer = (
+        Assistant(settings, open_index(settings, embeddings)).ask("Werden KI-Texte gekennzeichnet?").answer
+    )
     assert answer.sources[0].passage.doc_id == "regel"
     assert answer.disclosure == settings.disclosure
     lead, _, quotes = answer.text.partition("\n\n")
     assert lead == LEAD_IN
     # Whatever a document says is only ever quoted, verbatim and cited, never obeyed: each line
     # is a quote or the heading a quote stands under.
-    headings = {f"{where(s.passage)}:" for s in answer.sources}
+    headings = {f"{heading_of(s.passage)}:" for s in answer.sources}
     lines = [line for line in quotes.splitlines() if line]
     assert all(re.fullmatch(r"„.+“ \[\d\]", line) or line in headings for line in lines)
     assert any(line.startswith("„") for line in lines)
