@@ -63,7 +63,9 @@ def commands_table() -> str:
     for name in group.list_commands(context):  # type: ignore[attr-defined]
         command = group.get_command(context, name)  # type: ignore[attr-defined]
         subcommands = getattr(command, "commands", None)
-        for full, sub in [(f"{name} {s}", c) for s, c in subcommands.items()] if subcommands else [(name, command)]:
+        for full, sub in (
+            [(f"{name} {s}", c) for s, c in subcommands.items()] if subcommands else [(name, command)]
+        ):
             summary = (sub.help or "").strip().splitlines()[0] if sub.help else ""
             rows.append(f"| `python -m bot {full}` | {_cell(summary)} |")
     return "\n".join(rows)
@@ -107,7 +109,9 @@ def stale_documents(root: Path = REPO) -> list[str]:
 
 
 def docs(
-    check: Annotated[bool, typer.Option("--check", help="Nur prüfen; Exit 1, wenn etwas veraltet ist.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Nur prüfen; Exit 1, wenn etwas veraltet ist.")
+    ] = False,
 ) -> None:
     """Erzeugt die Listen in README.md und docs/architecture.md (Einstellungen, Befehle, Module) aus dem Code.
 
@@ -121,7 +125,8 @@ def docs(
     if check:
         if stale:
             typer.echo(
-                f"Veraltet: {', '.join(stale)}. Bitte `python -m bot docs` ausführen und übernehmen.", err=True
+                f"Veraltet: {', '.join(stale)}. Bitte `python -m bot docs` ausführen und übernehmen.",
+                err=True,
             )
             raise typer.Exit(1)
         typer.echo("Die erzeugten Listen sind aktuell.")
