@@ -98,15 +98,11 @@ class Settings(BaseSettings):
     """Gewicht der Ähnlichkeit zur besten Beispielfrage des Abschnitts."""
     sentence_weight: float = Field(default=0.40, ge=0.0)
     """Gewicht der Ähnlichkeit zum besten Satz des Abschnitts."""
-    # Abstention: a question is answered only when the estimated probability that the
-    # texts answer it (retrieve.CONFIDENCE_WEIGHTS) reaches this value.
-    min_confidence: float = Field(default=0.53, ge=0.0, le=1.0)
-    """Ab dieser Konfidenz (Wahrscheinlichkeit, dass die Texte antworten) wird geantwortet; `python -m bot
-    tune` schlägt sie vor."""
-    # A declined question at or above this confidence also shows the closest passage, marked
-    # as a guess to check; below it, only the Referat's contact. 1.0 = never.
-    hint_confidence: float = Field(default=0.2, ge=0.0, le=1.0)
-    """Ab dieser Konfidenz zeigt eine Ablehnung die nächstliegende Stelle als Vermutung (`1` = nie)."""
+    # Answer, ask back or refuse: two logistic models and three bands, fitted on the tuning sets
+    # by `python -m bot tune --schreiben` (bot/pipeline/calibration.py), never set by hand.
+    decision_file: Path | None = None
+    """Entscheidungsdatei (JSON: Modelle und Bänder für Antworten, Rückfragen, Ablehnen); leer = die
+    mitgelieferte, von `python -m bot tune --schreiben` auf den Tuning-Sets angepasste."""
 
     # Record every answer (redacted) in data_dir/audit.jsonl.
     audit: bool = True

@@ -28,7 +28,7 @@ from bot.chat.feedback import FeedbackLog
 from bot.config import Settings
 from bot.errors import BotError
 from bot.jsonl import within_days
-from bot.pipeline.audit import AuditLog
+from bot.pipeline.audit import AuditLog, PickLog
 from bot.pipeline.privacy import redact
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,7 @@ class Pruned:
     audit_lines: int
     feedback_lines: int
     signin_failures: int = 0
+    pick_lines: int = 0
 
 
 async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], user: str | None = None) -> int:
@@ -244,7 +245,7 @@ async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], use
 
 
 async def apply_retention(settings: Settings, days: int, today: dt.datetime | None = None) -> Pruned:
-    """Delete conversations, audit and feedback lines and sign-in failures older than `days` days."""
+    """Delete conversations, audit, feedback and pick lines and sign-in failures older than `days` days."""
     now = today or dt.datetime.now(dt.UTC)
     # Chainlit writes createdAt as naive ISO time plus "Z"; ISO strings compare in time order.
     cutoff = (now - dt.timedelta(days=days)).replace(tzinfo=None).isoformat()
@@ -255,11 +256,13 @@ async def apply_retention(settings: Settings, days: int, today: dt.datetime | No
         audit_lines=AuditLog(settings.data_dir).prune(keep),
         feedback_lines=FeedbackLog(settings.data_dir).prune(keep),
         signin_failures=await throttle.prune(settings, days, now.timestamp()),
+        pick_lines=PickLog(settings.data_dir).prune(keep),
     )
 
 
 async def forget_user(settings: Settings, identifier: str) -> int:
-    """Delete every conversation of one account, its record and its sign-in failures and counts
-    (a person's data); the conversations deleted."""
+    """Delete every conversation of one account, its record, its picks and its sign-in failures
+    and counts (a person's data); the conversations deleted."""
     await throttle.forget(settings, identifier)
+    PickLog(settings.data_dir).forget(identifier)
     return await _delete_threads(settings, THREADS.c.userIdentifier == identifier, user=identifier)

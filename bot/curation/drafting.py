@@ -230,6 +230,7 @@ class Proposal:
     document: Path
     model: str
     sections: dict[str, list[Proposed]] = field(default_factory=dict)
+    origin: str = "von einem Sprachmodell entworfen"  # where the questions come from, for the reviewer
     rejected: dict[str, list[str]] = field(default_factory=dict)  # reason -> questions left out
 
     def counts(self) -> tuple[int, int]:
@@ -243,7 +244,7 @@ def proposal_path(document: Path) -> Path:
     return document.with_name(document.stem + PROPOSAL_SUFFIX)
 
 
-def _usable(
+def usable_questions(
     doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejected: dict[str, list[str]]
 ) -> list[Proposed]:
     """Drafted questions without duplicates, released ones and personal data."""
@@ -283,12 +284,12 @@ def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embedding
     seen: set[str] = set()
     for section in draft_sections(doc, settings.max_passage_chars):
         pairs = parse_reply(ask(build_messages(doc.meta.titel, section)))
-        proposal.sections[section.key] = _usable(doc, pairs, seen, proposal.rejected)
-    _check(settings, doc, proposal, embeddings, day)
+        proposal.sections[section.key] = usable_questions(doc, pairs, seen, proposal.rejected)
+    check_proposal(settings, doc, proposal, embeddings, day)
     return proposal
 
 
-def _check(
+def check_proposal(
     settings: Settings, doc: Document, proposal: Proposal, embeddings: Embeddings | None, today: dt.date
 ) -> None:
     """Ask each drafted question with all other drafted questions in the index, but not itself:
@@ -341,7 +342,7 @@ def _check(
 
 
 HEADER = """\
-# VORSCHLAG für Beispielfragen – von einem Sprachmodell entworfen, NICHT freigegeben.
+# VORSCHLAG für Beispielfragen – {origin}, NICHT freigegeben.
 # Der Assistent liest diese Datei nicht. Bitte prüfen:
 #   - Fragen löschen, die der Abschnitt nicht beantwortet oder die etwas erfinden.
 #   - Markierte Fragen (findet_eigenen_abschnitt / besser_beantwortet_von) werden nicht
@@ -351,9 +352,9 @@ HEADER = """\
 """
 
 
-def write_proposal(proposal: Proposal, doc_id: str) -> Path:
+def write_proposal(proposal: Proposal, doc_id: str, path: Path | None = None) -> Path:
     """Write the proposal beside its document (replacing an older proposal of it)."""
-    path = proposal_path(proposal.document)
+    path = path or proposal_path(proposal.document)
     data = {
         "dokument": proposal.document.name,
         "erstellt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -366,6 +367,6 @@ def write_proposal(proposal: Proposal, doc_id: str) -> Path:
     }
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(HEADER.format(path=path) + body, encoding="utf-8")
+    tmp.write_text(HEADER.format(path=path, origin=proposal.origin) + body, encoding="utf-8")
     os.replace(tmp, path)
     return path

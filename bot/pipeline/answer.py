@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,17 +25,17 @@ NO_CONTACT = (
     "Dazu finde ich in den freigegebenen Texten keine passende Stelle – und ich erfinde keine "
     "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung des ASB NRW."
 )
-NO_SURE_ANSWER = (
-    "Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht – und ich erfinde keine."
+# Asking back: which of these rules is meant? (the candidates follow, numbered, then NONE_OF_THEM)
+ASK_BACK = "Ihre Frage passt zu mehreren Stellen der freigegebenen Texte. Welche meinen Sie?"
+NONE_OF_THEM = "Nichts davon – Referat fragen"
+ASK_BACK_CLOSE = (
+    f"Passt keine, wählen Sie „{NONE_OF_THEM}“: Dann nenne ich Ihnen das Referat Digitalisierung."
 )
-HINT_LEAD = (
-    "Am nächsten kommt vielleicht diese Stelle; ob sie Ihre Frage beantwortet, prüfen Sie bitte selbst:"
-)
-HINT_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung:"
-HINT_NO_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung des ASB NRW."
+# The first words of a candidate's rule, as the question back shows them.
+PREVIEW_WORDS = 14
 # How the answer's source lists are headed, by the sources' role.
 SOURCES_HEADING = "Quellen"
-HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
+CHOICES_HEADING = "Zur Auswahl"
 # Quotes by meaning and words: a sentence scores its similarity to the question plus
 # LEXICAL_SHARE times its shared German terms relative to the best sentence's. Sentences within
 # SENTENCE_GAP of the top passage's best are quoted; another passage only if its fused score is
@@ -44,15 +45,13 @@ HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
 LEXICAL_SHARE = 0.02
 SENTENCE_GAP = 0.06
 SECONDARY_GAP = 0.15
-# A guess in a refusal quotes the sentences sharing at least this share of the best's terms.
-SENTENCE_SHARE = 0.6
 
 
 class SourceRole(StrEnum):
     """What an answer uses a cited passage for."""
 
     QUOTE = "quote"  # it answers: the answer quotes it
-    HINT = "hint"  # the closest passage of a declined question, to check by hand
+    CHOICE = "choice"  # a candidate of a question asked back: the person picks the rule meant
     CONTACT = "contact"  # whom to ask (the Referat Digitalisierung)
 
 
@@ -141,18 +140,23 @@ class Answer:
     @property
     def abstained(self) -> bool:
         """Whether the reply leaves the question unanswered from the texts."""
-        return self.kind in (AnswerKind.REFUSAL, AnswerKind.ERROR)
+        return self.kind in (AnswerKind.CHOICE, AnswerKind.REFUSAL, AnswerKind.ERROR)
 
     @property
     def error(self) -> str | None:
         """The error message, for an error."""
         return self.text if self.kind is AnswerKind.ERROR else None
 
+    @property
+    def choices(self) -> list[Source]:
+        """The candidates of a question asked back, in the order offered."""
+        return [s for s in self.sources if s.role is SourceRole.CHOICE]
+
     def source_lists(self) -> list[tuple[str, list[Source]]]:
-        """The sources under their headings, as chat and terminal list them: a guess apart."""
+        """The sources under their headings, as chat and terminal list them: candidates apart."""
         groups = [
-            (HINT_HEADING, [s for s in self.sources if s.role is SourceRole.HINT]),
-            (SOURCES_HEADING, [s for s in self.sources if s.role is not SourceRole.HINT]),
+            (CHOICES_HEADING, self.choices),
+            (SOURCES_HEADING, [s for s in self.sources if s.role is not SourceRole.CHOICE]),
         ]
         return [(heading, sources) for heading, sources in groups if sources]
 
@@ -194,25 +198,6 @@ class Answer:
 def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str, float]) -> float:
     found = set(analyzer.terms(sentence)) & terms
     return sum(idf.get(t, 1.0) for t in found)
-
-
-def _select(
-    hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
-) -> tuple[list[str], float]:
-    """By words alone (a guess has no answer to rank by meaning): the passage's sentences sharing
-    most terms with the question, in their original order, and the best one's relevance."""
-    units = quote_units(hit.passage)
-    scored = [_relevance(u, terms, analyzer, idf) for u in units]
-    best = max(scored, default=0.0)
-    if best <= 0:
-        return units[:1], 0.0
-    keep = sorted(sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit])
-    keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
-    # A lead-in ending in ':' announces a list: quote the list with it.
-    for i in list(keep):
-        if units[i].endswith(":"):
-            keep = sorted(set(keep) | set(range(i + 1, len(units))))
-    return [units[i] for i in keep], best
 
 
 def heading_of(passage: Passage) -> str:
@@ -307,9 +292,14 @@ def compose(
     index: LoadedIndex,
     contact: list[Passage],
 ) -> Answer:
-    """Quote the sentences that answer, each under its heading, or decline and name the Referat."""
+    """What the decision says to do: quote the sentences that answer, each under its heading; or
+    ask back with the candidates; or decline and name the Referat."""
+    if decision.kind is AnswerKind.CHOICE:
+        return ask_back(asked, decision.candidates, settings)
     if decision.kind is not AnswerKind.ANSWER:
-        return decline(asked, settings, contact, _guess(decision, retrieval, settings, index, contact))
+        return decline(asked, settings, contact)
+    if decision.candidates:  # picked by the person: that passage answers, and only it
+        retrieval = dataclasses.replace(retrieval, hits=list(decision.candidates[:1]))
     top = retrieval.hits[0].passage
     chosen = _outline(retrieval, index) if top.is_outline else _choose(retrieval, settings, index)
     chosen = _with_named_contact(chosen, retrieval.hits, contact)
@@ -332,20 +322,28 @@ def compose(
     )
 
 
-def _guess(
-    decision: Decision, retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]
-) -> tuple[Hit, list[str]] | None:
-    """What a refusal offers as a guess: the decision's closest passage and its sentences that
-    share words with the question. None when the passage is the contact the refusal quotes
-    anyway, or when no sentence shares a word (headings alone are no reason)."""
-    hit = decision.guess
-    if hit is None or any(p.id == hit.passage.id for p in contact):
-        return None
-    lexical = index.lexical
-    quotes, best = _select(
-        hit, set(retrieval.terms), lexical.analyzer, lexical.idf, settings.answer_max_sentences
+def preview(passage: Passage) -> str:
+    """The first words of a passage's rule, as a candidate shows them."""
+    words = " ".join(quote_units(passage) or [passage.text]).split()
+    return " ".join(words[:PREVIEW_WORDS]) + (" …" if len(words) > PREVIEW_WORDS else "")
+
+
+def ask_back(asked: Question, candidates: tuple[Hit, ...], settings: Settings) -> Answer:
+    """The question back: which of these rules is meant? Each candidate by its heading and the
+    first words of its rule; they are the message's sources (role choice)."""
+    sources = [
+        Source(n, hit.passage, hit.score, role=SourceRole.CHOICE) for n, hit in enumerate(candidates, 1)
+    ]
+    lines = [ASK_BACK, ""]
+    lines += [f"[{s.n}] {heading_of(s.passage)}: „{preview(s.passage)}“" for s in sources]
+    lines += ["", ASK_BACK_CLOSE]
+    return Answer(
+        asked=asked,
+        kind=AnswerKind.CHOICE,
+        text="\n".join(lines),
+        disclosure=settings.disclosure,
+        sources=sources,
     )
-    return (hit, quotes) if best > 0 else None
 
 
 def _with_named_contact(
@@ -361,33 +359,12 @@ def _with_named_contact(
     return [*chosen, (hit, quote_units(contact[1]))]
 
 
-def decline(
-    asked: Question,
-    settings: Settings,
-    contact: list[Passage],
-    guess: tuple[Hit, list[str]] | None = None,
-) -> Answer:
-    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus;
-    with a guess, first the closest passage, marked as a guess to check."""
-    lines: list[str] = []
-    sources: list[Source] = []
-    quotes: list[Quote] = []
-    if guess is not None:
-        hit, guessed = guess
-        sources.append(Source(1, hit.passage, hit.score, role=SourceRole.HINT))
-        quotes = [Quote(1, heading_of(hit.passage), q) for q in guessed]
-        lines += [NO_SURE_ANSWER, HINT_LEAD, "", *(f"„{q}“ [1]" for q in guessed), ""]
-        lines.append(HINT_CONTACT if contact else HINT_NO_CONTACT)
-    else:
-        lines.append(NO_ANSWER if contact else NO_CONTACT)
-    if contact:
-        contacts = [
-            Source(n, p, 0.0, role=SourceRole.CONTACT) for n, p in enumerate(contact, len(sources) + 1)
-        ]
-        said = [Quote(s.n, heading_of(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
-        lines += ["", *(f"„{q.text}“ [{q.n}]" for q in said)]
-        sources += contacts
-        quotes += said
+def decline(asked: Question, settings: Settings, contact: list[Passage]) -> Answer:
+    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus."""
+    lines = [NO_ANSWER if contact else NO_CONTACT]
+    sources = [Source(n, p, 0.0, role=SourceRole.CONTACT) for n, p in enumerate(contact, 1)]
+    quotes = [Quote(s.n, heading_of(s.passage), " ".join(quote_units(s.passage))) for s in sources]
+    lines += ["", *(f"„{q.text}“ [{q.n}]" for q in quotes)] if quotes else []
     return Answer(
         asked=asked,
         kind=AnswerKind.REFUSAL,

@@ -15,14 +15,15 @@ from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.pipeline import smalltalk
 from bot.pipeline.answer import Answer, Question, Source, compose
-from bot.pipeline.audit import AuditLog
+from bot.pipeline.audit import AuditLog, PickLog
+from bot.pipeline.calibration import Calibration, load_calibration
 from bot.pipeline.chunking import Passage
 from bot.pipeline.decide import AnswerKind, Decision, decide
 from bot.pipeline.german import words
 from bot.pipeline.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.pipeline.llm import verify
 from bot.pipeline.privacy import find_personal_data, redact, warning_for
-from bot.pipeline.retrieve import Retrieval, Retriever
+from bot.pipeline.retrieve import Hit, Retrieval, Retriever
 
 if TYPE_CHECKING:
     from bot.pipeline.llm import Generator
@@ -33,6 +34,11 @@ EMPTY_QUESTION = (
 # Control characters, and invisible or direction-changing ones that can disguise text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 CONTACT_PASSAGES = 2
+# The choice that picks none of the candidates of a question asked back ("Nichts davon").
+NOTHING_CHOSEN = "nichts"
+UNKNOWN_CHOICE = (
+    "Diese Auswahl gibt es in den freigegebenen Texten nicht (mehr). Bitte fragen Sie noch einmal."
+)
 log = logging.getLogger(__name__)
 
 
@@ -83,9 +89,17 @@ class _Loaded:
 class Assistant:
     """Answers questions from the current index; a newly built index is picked up without restart."""
 
-    def __init__(self, settings: Settings, index: LoadedIndex, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: LoadedIndex,
+        audit: AuditLog | None = None,
+        picks: PickLog | None = None,
+    ) -> None:
         self.settings = settings
         self.audit = audit
+        self.picks = picks
+        self.calibration: Calibration = load_calibration(settings.decision_file)
         self._generator = _generator(settings)
         self._lock = threading.Lock()
         self._state = self._snapshot(index)
@@ -94,7 +108,7 @@ class Assistant:
         contacts = index.passages_of(self.settings.contact_document)
         return _Loaded(
             index=index,
-            retriever=Retriever(index, self.settings),
+            retriever=Retriever(index, self.settings, self.calibration),
             contact=contacts[:CONTACT_PASSAGES],
             manifest_mtime=_manifest_mtime(self.settings),
             public_words=frozenset(w for p in contacts for w in words(p.context_text())),
@@ -102,8 +116,10 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
-        """Open the index (and the embedding model) once; answers are audited under data_dir."""
-        return cls(settings, open_index(settings), AuditLog(settings.data_dir) if settings.audit else None)
+        """Open the index (and the embedding model) once; answers and picks are recorded under data_dir."""
+        if not settings.audit:
+            return cls(settings, open_index(settings))
+        return cls(settings, open_index(settings), AuditLog(settings.data_dir), PickLog(settings.data_dir))
 
     @property
     def index(self) -> LoadedIndex:
@@ -145,10 +161,16 @@ class Assistant:
         history: Sequence[object] = (),
         channel: str = "cli",
         on_token: Callable[[str], None] | None = None,
+        *,
+        choice: str | None = None,
+        user: str | None = None,
     ) -> Turn:
         """Answer one question, in the context of earlier questions of the same conversation: the
-        one path every surface takes (a QuestionError for an empty question).
+        one path every surface takes (a QuestionError for an empty question or an unknown choice).
 
+        choice answers a question asked back: the id of the passage the person picked (answered
+        from that passage alone), or NOTHING_CHOSEN for "Nichts davon" (the refusal). Picks are
+        recorded, with the user's account only so that `forget` can delete them.
         on_token receives the language model's draft as it is written (only with BOT_LLM); the
         returned answer is the verified one, or the quotes.
         """
@@ -158,12 +180,15 @@ class Assistant:
         asked = Question(
             clean.text, clean.notes, warning_for(findings), state.index.manifest.get("corpus_hash")
         )
-        talk = smalltalk.recognise(clean.text)
+        talk = smalltalk.recognise(clean.text) if choice is None else None
         if talk is not None:
             return self._audited(Turn(self._smalltalk(asked, talk)), state, channel)
         earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         retrieval = state.retriever.search(smalltalk.without_greeting(clean.text), earlier)
-        decision = decide(retrieval, self.settings)
+        if choice is None:
+            decision = decide(retrieval, self.calibration)
+        else:
+            retrieval, decision = self._picked(retrieval, choice, state, channel, user)
         answer = compose(
             retrieval, decision, asked, settings=self.settings, index=state.index, contact=state.contact
         )
@@ -172,6 +197,24 @@ class Assistant:
             written = self._written(self._generator, asked, redacted, retrieval, state, on_token)
             answer = written or answer
         return self._audited(Turn(answer, retrieval, decision), state, channel)
+
+    def _picked(
+        self, retrieval: Retrieval, choice: str, state: _Loaded, channel: str, user: str | None
+    ) -> tuple[Retrieval, Decision]:
+        """The person's pick of a question asked back, recorded: the passage answers alone (its
+        scores kept if it was ranked), or "Nichts davon" refuses."""
+        passage = None if choice == NOTHING_CHOSEN else state.index.passage(choice)
+        if choice != NOTHING_CHOSEN and passage is None:
+            raise QuestionError(UNKNOWN_CHOICE)
+        if self.picks is not None:
+            offered = [h.passage.id for h in retrieval.choices]
+            build = state.index.manifest.get("build")
+            self.picks.record(retrieval.question, passage, offered, channel=channel, user=user, build=build)
+        if passage is None:
+            return retrieval, Decision(AnswerKind.REFUSAL, retrieval.confidence, 0.0)
+        ranked = {h.passage.id: h for h in (*retrieval.hits, *retrieval.choices)}
+        hit = ranked.get(passage.id) or Hit(passage, score=0.0, lexical=0.0, dense=0.0, coverage=0.0)
+        return dataclasses.replace(retrieval, hits=[hit]), Decision.chosen(hit)
 
     def _audited(self, turn: Turn, state: _Loaded, channel: str) -> Turn:
         if self.audit is not None:

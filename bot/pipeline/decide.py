@@ -1,19 +1,25 @@
-"""What the assistant does with a question, once the passages are ranked: answer from them, or
-decline and name the Referat (offering the closest passage as a guess when it came close)."""
+"""What the assistant does with a question once the passages are ranked: answer from the first
+hit when it is sure, ask back which rule is meant when the question is in scope but the rule is
+not clear, or refuse and name the Referat when nothing is close. The bands come from the fitted
+calibration (bot/pipeline/calibration.py), not from hand-set thresholds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.config import Settings
+from bot.pipeline.calibration import Calibration
 from bot.pipeline.retrieve import Hit, Retrieval
+
+# Fewer candidates than this is no choice: the question is refused instead.
+MIN_CHOICES = 2
 
 
 class AnswerKind(StrEnum):
     """What a reply is; the CLI's JSON names it in "kind"."""
 
     ANSWER = "answer"  # quotes that answer the question
+    CHOICE = "choice"  # asked back: which of these rules is meant?
     REFUSAL = "refusal"  # the texts do not answer it: the Referat's contact
     SMALLTALK = "smalltalk"  # a fixed reply to a greeting, thanks or "what can you do"
     ERROR = "error"  # the question could not be answered (empty, no index, …)
@@ -23,24 +29,33 @@ class AnswerKind(StrEnum):
 class Decision:
     """The decision on one retrieval, and what it rests on."""
 
-    kind: AnswerKind  # ANSWER or REFUSAL
-    confidence: float  # the probability that the texts answer the question (retrieve.Signals)
-    guess: Hit | None = None  # a declined question that came close: the passage to check by hand
+    kind: AnswerKind  # ANSWER, CHOICE or REFUSAL
+    confidence: float  # probability that the texts answer the question at all
+    right: float  # probability that the first hit is the passage asked about
+    candidates: tuple[Hit, ...] = ()  # for CHOICE: the passages to pick from, best first
+
+    @classmethod
+    def chosen(cls, hit: Hit) -> Decision:
+        """The decision when a person picked the passage themselves."""
+        return cls(AnswerKind.ANSWER, 1.0, 1.0, (hit,))
 
 
-def decide(retrieval: Retrieval, settings: Settings) -> Decision:
-    """Answer when the texts answer the question surely enough (settings.min_confidence); else
-    decline, with the best passage as a guess when the question came close (hint_confidence)
-    and shares words with it."""
+def right_values(retrieval: Retrieval) -> dict[str, float]:
+    """What the second model weighs: the retrieval's signals and its in-scope probability."""
+    values = retrieval.signals.values() if retrieval.signals is not None else {}
+    return {**values, "confidence": retrieval.confidence}
+
+
+def decide(retrieval: Retrieval, calibration: Calibration) -> Decision:
+    """Answer when the question is in scope and the first hit surely right; ask back with the best
+    passage of each of the first few sections when it is in scope but the rule unsure; else refuse."""
+    if retrieval.signals is None:
+        return Decision(AnswerKind.REFUSAL, 0.0, 0.0)
+    bands = calibration.bands
     confidence = retrieval.confidence
-    if retrieval.signals is not None and confidence >= settings.min_confidence:
-        return Decision(AnswerKind.ANSWER, confidence)
-    return Decision(AnswerKind.REFUSAL, confidence, _closest(retrieval, settings.hint_confidence))
-
-
-def _closest(retrieval: Retrieval, guess_confidence: float) -> Hit | None:
-    """The best passage of a declined question, if it came close enough to offer it."""
-    if not retrieval.hits or retrieval.confidence < guess_confidence:
-        return None
-    best = retrieval.hits[0]
-    return best if best.coverage > 0 else None
+    right = calibration.right.probability(right_values(retrieval))
+    if confidence >= bands.answer_in_scope and right >= bands.answer_right:
+        return Decision(AnswerKind.ANSWER, confidence, right)
+    if confidence >= bands.choice_in_scope and len(retrieval.choices) >= MIN_CHOICES:
+        return Decision(AnswerKind.CHOICE, confidence, right, retrieval.choices)
+    return Decision(AnswerKind.REFUSAL, confidence, right)

@@ -8,7 +8,6 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.config import Settings
 from bot.pipeline.decide import AnswerKind, decide
 from bot.pipeline.retrieve import Retriever
 
@@ -17,20 +16,19 @@ class PolicyRetriever(BaseRetriever):
     """The ranked passages for a question as LangChain documents, best first; each carries its
     ids, title, section, Stand, score, and whether the assistant would answer from them.
 
-    Example: `PolicyRetriever(retriever=assistant.retriever, settings=settings,
+    Example: `PolicyRetriever(retriever=assistant.retriever,
     history=("Muss ich KI-Texte kennzeichnen?",)).invoke("Und beim Datenschutz?")`"""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     retriever: Retriever
-    settings: Settings
     history: tuple[str, ...] = ()  # earlier questions of the conversation, for follow-ups
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
         retrieval = self.retriever.search(query, self.history)
-        answerable = decide(retrieval, self.settings).kind is AnswerKind.ANSWER
+        answerable = decide(retrieval, self.retriever.calibration).kind is AnswerKind.ANSWER
         return [
             LCDocument(
                 id=h.passage.id,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.pipeline.answer import HINT_HEADING, Answer, Source, SourceRole
+from bot.pipeline.answer import Answer, Source
 from bot.pipeline.markdown import literal
 
 
@@ -70,8 +70,7 @@ def panel(source: Source, quotes: Sequence[str] = ()) -> Panel:
     """The cited passage: title, section, date of the text, then the text with what the answer
     quotes of it in bold."""
     p = source.passage
-    guess = f"_{HINT_HEADING}_\n\n" if source.role is SourceRole.HINT else ""
-    content = guess + (
+    content = (
         f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
         f"{marked(p.text, list(quotes))}"
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
 from bot.errors import QuestionError
-from bot.pipeline.answer import HINT_HEADING
+from bot.pipeline.answer import ASK_BACK, NONE_OF_THEM, SourceRole, heading_of, preview
+from bot.pipeline.assistant import NOTHING_CHOSEN
+from bot.pipeline.decide import AnswerKind
+from tests.support.decisions import ALWAYS_ANSWER, deciding
 
 QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
 
@@ -21,8 +25,8 @@ QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
         "Darf ich Namen von Klienten in ein KI-Tool eingeben und muss ich das Ergebnis prüfen?",
     ],
 )
-def test_every_quote_is_verbatim_from_the_source_it_cites(assistant, question: str) -> None:
-    answer = assistant.ask(question).answer
+def test_every_quote_is_verbatim_from_the_source_it_cites(assistant, tmp_path, question: str) -> None:
+    answer = deciding(assistant, tmp_path, **ALWAYS_ANSWER).ask(question).answer
     assert not answer.abstained
     quotes = QUOTE.findall(answer.text)
     assert quotes
@@ -46,98 +50,95 @@ def test_refusal_names_the_referat_and_cites_its_contact(assistant) -> None:
     assert answer.disclosure
 
 
-def _declining(assistant, **settings):
-    """The same assistant and index, with other abstention settings."""
-    from bot.pipeline.assistant import Assistant
-
-    return Assistant(assistant.settings.model_copy(update=settings), assistant.index)
+UNSURE = "Wer hat am Ende das letzte Wort – das Programm oder ein Mensch?"
 
 
-def test_a_near_miss_refusal_offers_the_closest_passage_as_a_guess(assistant) -> None:
-    # A question the texts answer, declined here only because the bar is set above its confidence.
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").answer
-    assert answer.abstained
-    assert answer.text.startswith("Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht")
-    assert "prüfen Sie bitte selbst" in answer.text
-    roles = [s.role for s in answer.sources]
-    assert roles == ["hint", "contact", "contact"]
-    hint = answer.sources[0]
-    assert hint.passage.section == "Transparenz"
-    quotes = QUOTE.findall(answer.text)
-    assert {int(n) for _, n in quotes} == {s.n for s in answer.sources}
-    flat = " ".join(hint.passage.text.split())
-    assert all(q in flat for q, n in quotes if n == "1")
-    assert answer.source_lists() == [(HINT_HEADING, [hint]), ("Quellen", answer.sources[1:])]
-    assert [s["role"] for s in answer.to_json()["sources"]] == roles
-    assert [p["role"] for p in answer.provenance()["passages"]] == roles
+def test_an_unsure_question_is_asked_back_with_rules_from_different_sections(assistant, tmp_path) -> None:
+    asking = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=0.0)
+    answer = asking.ask(UNSURE).answer
+    assert answer.kind is AnswerKind.CHOICE and answer.abstained
+    assert answer.text.startswith(ASK_BACK) and NONE_OF_THEM in answer.text
+    assert "keine passende Stelle" not in answer.text  # no refusal before the rules
+    choices = answer.choices
+    assert 2 <= len(choices) <= 3 and choices == answer.sources
+    sections = {(s.passage.doc_id, s.passage.headings) for s in choices}
+    assert len(sections) == len(choices), "every candidate from another section"
+    for s in choices:  # each shown by its heading and the first words of its rule
+        assert f"[{s.n}] {heading_of(s.passage)}: „{preview(s.passage)}“" in answer.text
+        assert preview(s.passage).split()[0] in s.passage.text
+    data = answer.to_json()
+    assert data["kind"] == "choice" and data["abstained"] is True
+    assert [src["role"] for src in data["sources"]] == ["choice"] * len(choices)
+    assert {"n", "id", "title", "section", "stand", "text"} <= set(data["sources"][0])
+    assert answer.provenance()["kind"] == "choice"
+    assert answer.source_lists() == [("Zur Auswahl", choices)]
 
 
-def test_the_guess_starts_exactly_at_the_hint_confidence(assistant) -> None:
-    question = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
-    confidence = assistant.retriever.search(question).confidence
-    at = _declining(assistant, min_confidence=0.999, hint_confidence=confidence).ask(question).answer
-    assert [s.role for s in at.sources] == ["hint", "contact", "contact"]
-    above = _declining(assistant, min_confidence=0.999, hint_confidence=min(1.0, confidence + 1e-4))
-    answer = above.ask(question).answer
-    assert answer.abstained and "keine passende Stelle" in answer.text
-    assert [s.role for s in answer.sources] == ["contact", "contact"]
+def test_a_pick_answers_the_original_question_from_that_passage_alone(assistant, tmp_path) -> None:
+    asking = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=0.0)
+    offered = asking.ask(UNSURE).answer.choices
+    for source in offered:
+        picked = asking.ask(UNSURE, choice=source.passage.id).answer
+        assert picked.kind is AnswerKind.ANSWER and "KI-Assistent" in picked.disclosure
+        assert picked.sources[0].passage.id == source.passage.id
+        assert all(q.n == 1 or picked.sources[q.n - 1].role is SourceRole.CONTACT for q in picked.quotes)
+        flat = " ".join(source.passage.text.split())
+        assert all(q.text in flat for q in picked.quotes if q.n == 1)
+    nothing = asking.ask(UNSURE, choice=NOTHING_CHOSEN).answer
+    assert nothing.kind is AnswerKind.REFUSAL and "Referat Digitalisierung" in nothing.text
+    assert {s.role for s in nothing.sources} == {SourceRole.CONTACT}
+    with pytest.raises(QuestionError, match="Auswahl gibt es"):
+        asking.ask(UNSURE, choice="gibt-es-nicht#1")
 
 
-def test_no_guess_when_no_sentence_shares_a_word_with_the_question(assistant) -> None:
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    for question in [
-        "Schreib mir ein Gedicht zum Geburtstag meiner Kollegin.",
-        "drucker im büro geht nicht was tun",
-    ]:
-        answer = strict.ask(question).answer
-        assert answer.abstained and all(s.role == "contact" for s in answer.sources), question
-
-
-def test_a_guess_without_contact_passages_still_names_the_referat(assistant) -> None:
-    from bot.pipeline.answer import HINT_NO_CONTACT, Question, decline
-    from bot.pipeline.retrieve import Hit
-
-    passage = next(p for p in assistant.index.passages if p.section == "Transparenz")
-    hit = Hit(passage, score=1.0, lexical=1.0, dense=0.5, coverage=0.5)
-    answer = decline(Question("?"), assistant.settings, [], guess=(hit, ["Wir kennzeichnen Inhalte"]))
-    assert answer.abstained and answer.text.endswith(HINT_NO_CONTACT)
-    assert [(s.n, s.role) for s in answer.sources] == [(1, "hint")]
-    assert "„Wir kennzeichnen Inhalte“ [1]" in answer.text
+def test_the_bands_decide_exactly_at_their_edges(assistant, tmp_path) -> None:
+    turn = assistant.ask(UNSURE)
+    assert turn.decision is not None and turn.retrieval is not None
+    confidence, right = turn.decision.confidence, turn.decision.right
+    answering = deciding(assistant, tmp_path, answer_in_scope=confidence, answer_right=right)
+    assert answering.ask(UNSURE).answer.kind is AnswerKind.ANSWER
+    not_quite = deciding(
+        assistant, tmp_path, answer_in_scope=confidence, answer_right=right + 1e-4, choice_in_scope=0.0
+    )
+    assert not_quite.ask(UNSURE).answer.kind is AnswerKind.CHOICE
+    asked = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=confidence)
+    assert asked.ask(UNSURE).answer.kind is AnswerKind.CHOICE
+    refused = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=confidence + 1e-4)
+    answer = refused.ask(UNSURE).answer
+    assert answer.kind is AnswerKind.REFUSAL and [s.role for s in answer.sources] == ["contact", "contact"]
 
 
 @pytest.mark.parametrize(
-    ("confidence", "coverage", "with_hits", "expected"),
+    ("confidence", "right", "choices", "kind"),
     [
-        (0.25, 0.4, True, True),
-        (0.9, 0.4, True, False),  # answered: nothing to guess
-        (0.1, 0.4, True, False),  # not close enough
-        (0.25, 0.0, True, False),  # the passage shares no word with the question
-        (0.25, 0.4, False, False),  # nothing found
+        (0.9, 0.9, 3, AnswerKind.ANSWER),
+        (0.9, 0.5, 3, AnswerKind.CHOICE),  # in scope, but which rule?
+        (0.6, 0.9, 3, AnswerKind.CHOICE),  # sure of the rule, not quite sure it is in scope
+        (0.9, 0.5, 1, AnswerKind.REFUSAL),  # one candidate is no choice
+        (0.2, 0.9, 3, AnswerKind.REFUSAL),  # nothing close
     ],
 )
-def test_the_decision_offers_a_guess_only_for_a_close_refusal(
-    assistant, confidence, coverage, with_hits, expected
-) -> None:
+def test_both_the_confidence_and_the_rule_decide(assistant, confidence, right, choices, kind) -> None:
     import dataclasses
 
-    from bot.pipeline.decide import AnswerKind, decide
+    from bot.pipeline.calibration import Bands, Calibration, Logistic
+    from bot.pipeline.decide import decide
 
-    real = assistant.retriever.search("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
-    hits = [dataclasses.replace(real.hits[0], coverage=coverage)] if with_hits else []
-    retrieval = dataclasses.replace(real, hits=hits, confidence=confidence)
-    settings = assistant.settings.model_copy(update={"min_confidence": 0.53, "hint_confidence": 0.2})
-    decision = decide(retrieval, settings)
-    assert decision.kind is (AnswerKind.ANSWER if confidence >= 0.53 else AnswerKind.REFUSAL)
-    assert (decision.guess is not None) == expected
+    real = assistant.retriever.search(UNSURE)
+    retrieval = dataclasses.replace(real, confidence=confidence, choices=real.hits[:choices])
+    # A "right" model that returns `right` whatever the signals: the bias alone.
+    bias = math.log(right / (1 - right))
+    calibration = Calibration(Logistic({}, 0.0), Logistic({}, bias), Bands(0.7, 0.8, 0.3))
+    decision = decide(retrieval, calibration)
+    assert decision.kind is kind
+    assert decision.candidates == (retrieval.choices if kind is AnswerKind.CHOICE else ())
 
 
-def test_a_question_about_the_contact_is_not_given_the_contact_twice(assistant) -> None:
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    answer = strict.ask("Wen kann ich bei Fragen zu KI ansprechen?").answer
-    assert answer.abstained
-    ids = [s.passage.id for s in answer.sources]
-    assert len(ids) == len(set(ids)) and {s.role for s in answer.sources} == {"contact"}
+def test_a_refusal_without_contact_passages_still_names_the_referat(assistant) -> None:
+    from bot.pipeline.answer import NO_CONTACT, Question, decline
+
+    answer = decline(Question("?"), assistant.settings, [])
+    assert answer.abstained and answer.text == NO_CONTACT and answer.sources == []
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!", None])
@@ -181,8 +182,8 @@ def test_errors_disclose_the_ai_without_claiming_sources(real_settings) -> None:
         ("Wer gehört alles zum Referat Digitalisierung?", None),
     ],
 )  # fmt: skip
-def test_an_overview_question_lists_every_item_each_cited(assistant, question: str, items) -> None:
-    answer = assistant.ask(question).answer
+def test_an_overview_question_lists_every_item_each_cited(assistant, tmp_path, question: str, items) -> None:
+    answer = deciding(assistant, tmp_path, **ALWAYS_ANSWER).ask(question).answer
     assert not answer.abstained and answer.outline is not None
     outline = assistant.index.passage(answer.outline)
     assert len(answer.quotes) == len(outline.parts) >= 4
@@ -232,9 +233,9 @@ def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant)
     right = GoldQuestion("r", "direkt", answer.question, ["Wir kennzeichnen Inhalte"], [])
     wrong = GoldQuestion("w", "direkt", answer.question, ["Nichtdiskriminierung, Vielfalt"], [])
     good, bad = _answer_quality(right, answer), _answer_quality(wrong, answer)
-    assert good["quoted"] == bad["quoted"] == len(answer.quotes)
-    assert good["quoted_right"] == sum(q.n == 1 for q in answer.quotes) and good["recalled"]
-    assert bad["quoted_right"] == 0 and not bad["recalled"]
+    assert good.quoted == bad.quoted == len(answer.quotes)
+    assert good.quoted_right == sum(q.n == 1 for q in answer.quotes) and good.recalled
+    assert bad.quoted_right == 0 and not bad.recalled
 
 
 def test_the_side_panel_text_marks_exactly_the_quotes() -> None:

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
 from bot.pipeline.index import MANIFEST, build_index, open_index
 from tests.support import REPO, write_doc
+from tests.support.decisions import ALWAYS_ANSWER, decision_file
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ def small(tmp_path: Path) -> Settings:
         status="entwurf",
         body="Dieser Entwurf über Stempel darf nicht antworten.",
     )
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    # Answered at once whenever the texts touch the question: these tests are about the index.
+    decisions = decision_file(tmp_path, **ALWAYS_ANSWER)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", decision_file=decisions)
 
 
 def test_only_released_documents_are_indexed(small: Settings, embeddings) -> None:

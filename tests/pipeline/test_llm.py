@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.pipeline.assistant import Assistant
+from tests.support.decisions import ALWAYS_ANSWER, decision_file
 from tests.support.fake_llm import FakeLLM
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
@@ -21,6 +24,8 @@ def fake():
 
 
 def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 5.0) -> Assistant:
+    """The assistant with a language model, answering at once where the texts touch the question
+    (the model writes only answers given at once: never a question asked back, never a refusal)."""
     settings = Settings(
         corpus_dir=assistant.settings.corpus_dir,
         index_dir=assistant.settings.index_dir,
@@ -29,6 +34,7 @@ def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 
         llm_base_url=fake.url,
         llm_api_key="test-key",
         llm_timeout=timeout,
+        decision_file=decision_file(Path(tempfile.mkdtemp(prefix="bot-test-")), **ALWAYS_ANSWER),
     )
     return Assistant(settings, assistant.index)
 

@@ -52,7 +52,7 @@ def test_follow_up_is_read_with_the_previous_question(assistant) -> None:
 def test_a_langchain_retriever_at_the_edge_ranks_as_the_assistant_does(assistant) -> None:
     from bot.pipeline.lc_retriever import PolicyRetriever
 
-    retriever = PolicyRetriever(retriever=assistant.retriever, settings=assistant.settings)
+    retriever = PolicyRetriever(retriever=assistant.retriever)
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke("Muss ich KI-Inhalte kennzeichnen?")
     assert docs[0].metadata["passage_id"] == "grundsaetze-ki#transparenz-1"
