@@ -80,6 +80,7 @@ MIN_RELATED_LENGTH = 5
 
 
 def _few_meanings(word: str) -> bool:
+    """Whether a word is long enough and of few enough meanings to be widened or to widen."""
     return len(word) >= MIN_RELATED_LENGTH and len(thesaurus.synsets(word)) <= MAX_SENSES
 
 
