@@ -133,6 +133,19 @@ class Settings(BaseSettings):
     # History, feedback and audit older than this many days go with `python -m bot retention`.
     retention_days: int = Field(default=90, ge=1)
 
+    # The Referat's view in the browser (/referat, bot/chat/referat_api.py).
+    # Four eyes: "Freigeben" only by a Referat member who did not write the version released.
+    # "auto" switches it on as soon as two Referat accounts are known (users file, referat_users,
+    # or two people in the change history); "on" always, "off" never.
+    four_eyes: Literal["auto", "on", "off"] = "auto"
+    # Uploads: the largest file taken (nginx's body limit on the upload route follows it), the
+    # most a Word file may unpack to, and the time and memory one conversion may use (it runs in
+    # a process of its own, so a PDF that hangs the parser is stopped, not the chat).
+    upload_max_mb: int = Field(default=20, ge=1, le=200)
+    upload_unpacked_mb: int = Field(default=100, ge=1)
+    convert_timeout_s: float = Field(default=30.0, gt=0)
+    convert_memory_mb: int = Field(default=1024, ge=256)
+
     contact_document: str = "referat-digitalisierung"
     assistant_name: str = "ASB Richtlinien-Assistent"
     disclosure: str = Field(default=DEFAULT_DISCLOSURE, min_length=20)

@@ -18,6 +18,7 @@ import chainlit as cl
 from chainlit.config import HeaderLink
 from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
+from langchain_core.embeddings import Embeddings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.chat import accounts, signin
@@ -337,6 +338,7 @@ def configure() -> None:
     from chainlit.server import app as server
 
     from bot.chat.history import RedactingDataLayer
+    from bot.chat.referat_api import install_view
 
     try:
         settings = _holder.settings
@@ -360,6 +362,12 @@ def configure() -> None:
         ]
     cl.data_layer(lambda: RedactingDataLayer(settings))
     server.add_middleware(SecurityHeaders)
+    install_view(server, settings, _loaded_embeddings)
+
+
+async def _loaded_embeddings() -> Embeddings:
+    """The model the chat has loaded, for the Referat view's self-check and drafts."""
+    return (await _holder.get()).index.embeddings
 
 
 configure()
