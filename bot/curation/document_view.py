@@ -17,9 +17,8 @@ from typing import Any
 from bot.curation import fields
 from bot.curation.drafting import draft_sections
 from bot.curation.versions import Change, CorpusStore
-from bot.curation.workflow import replaced_ids
 from bot.pipeline.chunking import cut_passages
-from bot.pipeline.corpus import Document, check_corpus, load_corpus
+from bot.pipeline.corpus import Document, check_corpus, load_corpus, replaced_ids
 
 MAX_DIFF_TOKENS = 20_000
 FINDING = re.compile(r"^(?P<file>[^:]+\.md):(?P<line>\d+): (?P<text>.*)$", re.S)

@@ -24,7 +24,7 @@ from bot.curation.intake import check_upload, clean_name, convert_bounded
 from bot.curation.versions import Change, CorpusStore, sha256
 from bot.errors import BotError, CorpusError
 from bot.pipeline.chunking import slug
-from bot.pipeline.corpus import MAX_DOCUMENT_BYTES, Document, check_corpus, parse_document
+from bot.pipeline.corpus import MAX_DOCUMENT_BYTES, Document, check_corpus, parse_document, replaced_ids
 
 EDITABLE = ("titel", "quelle", "verantwortlich", "stand", "gueltig_ab", "gueltig_bis", "ersetzt", "url")
 DATES = ("stand", "gueltig_ab", "gueltig_bis")
@@ -210,12 +210,6 @@ def _line_diff(before: str, after: str) -> str:
     return "\n".join(list(lines)[:200])
 
 
-def replaced_ids(doc: Document) -> list[str]:
-    """The documents this one replaces (its field `ersetzt`)."""
-    target = doc.meta.ersetzt
-    return [target] if isinstance(target, str) else list(target or [])
-
-
 def release(
     store: CorpusStore,
     settings: Settings,
@@ -249,7 +243,7 @@ def release(
             raise Conflict(f"Die Prüfung meldet noch einen Fehler: {mine[0]}")
         version = store.current_version(doc_id)
         text = fields.set_fields(data.decode("utf-8-sig"), {"status": "freigegeben"})
-        what = f"Fassung {version} freigegeben" if version else "freigegeben"
+        what = f"Text der Fassung {version} geprüft und freigegeben" if version else "geprüft und freigegeben"
         details = {"fassung": version, "verfasst_von": author, "vier_augen": four_eyes}
         done = [
             store.write(

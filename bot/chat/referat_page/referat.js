@@ -357,8 +357,9 @@ function selfcheckView(doc) {
 }
 
 function historyItem(change, doc) {
-  const item = el("li", {}, el("span", { class: "zeit" }, germanTime(change.time)), " ", el("strong", {}, change.who), ": ",
-    change.action, change.summary ? ` – ${change.summary}` : "", change.version ? ` (Fassung ${change.version})` : "");
+  const item = el("li", {}, change.version ? el("span", { class: "marke" }, `Fassung ${change.version}`) : null, " ",
+    el("span", { class: "zeit" }, germanTime(change.time)), " ", el("strong", {}, change.who), ": ",
+    change.action, change.summary ? ` – ${change.summary}` : "");
   if (doc && change.version) {
     const path = `/documents/${encodeURIComponent(doc.id)}`;
     item.append(" ", el("button", { type: "button", class: "klein-knopf", onclick: async () => {
@@ -381,7 +382,7 @@ function showDocument(doc) {
   state.current = doc;
   const box = document.getElementById("detail");
   const meta = doc.kopfdaten || {};
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("h2", {}, meta.titel || doc.id, " ", badge(doc.status)),
     el("p", { class: "klein" }, `ID ${doc.id} · Fassung ${doc.version ?? "– (außerhalb der Ansicht geändert)"} · verfasst von ${doc.verfasst_von || "unbekannt"} · Index: ${doc.index || "–"}`),
     doc.status === "fehlerhaft" ? el("p", { class: "befund fehler" }, "Das Dokument lässt sich nicht lesen; bitte eine frühere Fassung wiederherstellen.") : null,
@@ -394,7 +395,7 @@ function showDocument(doc) {
     el("h3", {}, "Verlauf"),
     el("ul", { class: "verlauf" }, (doc.historie || []).map((c) => historyItem(c, doc))),
     el("div", { id: "fassung", class: "fassung" }),
-  );
+  ].filter(Boolean));
   document.getElementById("fassung").hidden = true;
   box.hidden = false;
   for (const row of document.querySelectorAll("#liste tbody tr")) row.classList.toggle("gewaehlt", row.dataset.id === doc.id);
