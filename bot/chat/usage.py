@@ -20,6 +20,7 @@ from bot.chat.report import group_questions
 from bot.config import Settings
 from bot.jsonl import JsonLines
 from bot.pipeline.audit import AuditLog
+from bot.pipeline.chunking import cut_passages
 from bot.pipeline.corpus import load_corpus
 from bot.pipeline.privacy import redact
 
@@ -135,19 +136,22 @@ def build_usage(
     }
 
 
-def _example_questions(settings: Settings) -> set[str]:
-    out: set[str] = set()
-    for doc in load_corpus(settings.corpus_dir).documents:
-        fragen = doc.meta.fragen
-        out.update(fragen if isinstance(fragen, list) else (q for qs in fragen.values() for q in qs))
-    return out
-
-
 def usage(settings: Settings, today: dt.date | None = None) -> dict[str, Any]:
-    """The figures from the files under settings.data_dir."""
-    return build_usage(
+    """The figures from the files under settings.data_dir, sections named as readers see them."""
+    documents = load_corpus(settings.corpus_dir).documents
+    questions: set[str] = set()
+    labels: dict[str, str] = {}
+    for doc in documents:
+        fragen = doc.meta.fragen
+        questions.update(fragen if isinstance(fragen, list) else (q for qs in fragen.values() for q in qs))
+        for passage in cut_passages(doc, settings.max_passage_chars):
+            labels.setdefault(section_of(passage.id), passage.label)
+    shown = build_usage(
         AuditLog(settings.data_dir).read(),
         JsonLines(settings.data_dir / PICKS_FILE).read(),
-        _example_questions(settings),
+        questions,
         today or dt.date.today(),
     )
+    for row in shown["abschnitte"]:
+        row["titel"] = labels.get(row["abschnitt"], row["abschnitt"])
+    return shown

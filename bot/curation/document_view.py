@@ -21,6 +21,7 @@ from bot.pipeline.chunking import cut_passages
 from bot.pipeline.corpus import Document, check_corpus, load_corpus, replaced_ids
 
 MAX_DIFF_TOKENS = 20_000
+TOKEN = re.compile(r"\w+|[^\w\s]+|\s+")  # words, punctuation and spaces apart: "Genehmigung" ≠ "Genehmigung."
 FINDING = re.compile(r"^(?P<file>[^:]+\.md):(?P<line>\d+): (?P<text>.*)$", re.S)
 
 IndexState = str  # "im Index", "wird aktualisiert", "wird entfernt", "nicht im Index"
@@ -126,7 +127,7 @@ def passages_with_findings(doc: Document, found: list[dict[str, Any]], max_chars
 
 def word_diff(before: str, after: str) -> list[list[str]]:
     """The wording's difference as [op, text] pieces: op "=" kept, "-" gone, "+" new (by words)."""
-    old, new = re.findall(r"\S+|\s+", before), re.findall(r"\S+|\s+", after)
+    old, new = TOKEN.findall(before), TOKEN.findall(after)
     if len(old) + len(new) > MAX_DIFF_TOKENS:
         return [["-", before], ["+", after]]
     out: list[list[str]] = []

@@ -103,3 +103,14 @@ def test_missing_files_mean_no_data(tmp_path: Path) -> None:
     write_doc(tmp_path / "corpus", "bestand")
     shown = usage(Settings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"), TODAY)
     assert sum(w["fragen"] for w in shown["wochen"]) == 0 and shown["offene_luecken"] == 0
+
+
+def test_sections_are_named_as_readers_see_them(tmp_path: Path) -> None:
+    write_doc(tmp_path / "corpus", "bestand", titel="Synthetische Regeln", heading="Drohnen")
+    line = _line("2026-12-01", kind="answer", passages=[{"id": "bestand#drohnen-1", "role": "quote"}])
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "audit.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    shown = usage(Settings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"), TODAY)
+    assert shown["abschnitte"] == [
+        {"abschnitt": "bestand#drohnen", "anzahl": 1, "titel": "Synthetische Regeln – Drohnen"}
+    ]

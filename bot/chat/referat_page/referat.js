@@ -442,7 +442,7 @@ async function loadUsage() {
     const u = await api("GET", "/nutzung");
     document.getElementById("diagramm").replaceChildren(...chart(u.wochen));
     document.getElementById("top-abschnitte").replaceChildren(...(u.abschnitte.length
-      ? u.abschnitte.map((s) => el("li", {}, `${s.abschnitt} (${s.anzahl}×)`)) : [el("li", {}, "noch keine")]));
+      ? u.abschnitte.map((s) => el("li", { title: s.abschnitt }, `${s.titel || s.abschnitt} (${s.anzahl}×)`)) : [el("li", {}, "noch keine")]));
     document.getElementById("luecken-titel").textContent = `Offene Lücken: ${u.offene_luecken}`;
     document.getElementById("luecken").replaceChildren(...(u.luecken.length
       ? u.luecken.map((g) => el("li", {}, `${g.anzahl}× „${g.frage}“`)) : [el("li", {}, "keine")]));
