@@ -18,7 +18,6 @@ import chainlit as cl
 from chainlit.config import HeaderLink
 from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
-from langchain_core.embeddings import Embeddings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.chat import accounts, signin
@@ -365,7 +364,7 @@ def configure() -> None:
     install_view(server, settings, _loaded_embeddings)
 
 
-async def _loaded_embeddings() -> Embeddings:
+async def _loaded_embeddings() -> object:
     """The model the chat has loaded, for the Referat view's self-check and drafts."""
     return (await _holder.get()).index.embeddings
 
