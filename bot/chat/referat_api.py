@@ -159,6 +159,28 @@ async def _upload_form(request: Request, limit: int) -> tuple[str, bytes, str | 
     )
 
 
+def _text_values(values: dict[str, Any]) -> bool:
+    return all(
+        v is None or isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        for v in values.values()
+    )
+
+
+def _edit_from(form: dict[str, Any]) -> workflow.Edit:
+    """The edit form's JSON as an Edit; anything else is one German sentence, not a server error."""
+    wrong = BotError("Die Änderung passt nicht zum Formular (felder, ueberschriften, wortlaut, sha256).")
+    values, heads, body = form.get("felder") or {}, form.get("ueberschriften") or [], form.get("wortlaut")
+    if not isinstance(values, dict) or not _text_values(values) or not isinstance(heads, list):
+        raise wrong
+    if body is not None and not isinstance(body, str):
+        raise wrong
+    try:
+        headings = tuple(Heading(int(h["line"]), int(h["level"]), str(h["text"])) for h in heads)
+    except (KeyError, TypeError, ValueError):
+        raise wrong from None
+    return workflow.Edit(str(form.get("sha256", "")), values, headings, body)
+
+
 def _indexed(settings: Settings) -> dict[str, str]:
     manifest = read_manifest(settings.index_dir)
     return dict(manifest["documents"]) if manifest else {}
@@ -208,13 +230,7 @@ def routes(services: Services) -> list[Route]:
         return await run_in_threadpool(_detail, services, doc_id)
 
     async def change(request: Request, who: str, doc_id: str) -> Any:
-        form = await _json(request)
-        headings = tuple(
-            Heading(int(h["line"]), int(h["level"]), str(h["text"])) for h in form.get("ueberschriften") or []
-        )
-        edit = workflow.Edit(
-            str(form.get("sha256", "")), form.get("felder") or {}, headings, form.get("wortlaut")
-        )
+        edit = _edit_from(await _json(request))
         await run_in_threadpool(workflow.edit, services.store, doc_id, who, edit)
         return await run_in_threadpool(_detail, services, doc_id)
 
@@ -334,9 +350,9 @@ def _page(services: Services) -> Callable[[Request], Awaitable[Response]]:
     """The page itself, to Referat members only; anyone else gets one German sentence and a way on."""
 
     async def page(request: Request) -> Response:
-        try:
+        try:  # a link from elsewhere (an e-mail) may open the page: it changes nothing by itself
             await referat_auth.referat_member(
-                request.headers, request, services.identify, services.settings, services.allowed_origins
+                request.headers, request, services.identify, services.settings, None
             )
         except Refused as exc:
             way = ("/login", "Zur Anmeldung") if exc.status == 401 else ("/", "Zum Chat")

@@ -238,3 +238,44 @@ def test_edit_and_restore_through_the_api(api) -> None:
     )
     assert restored.status_code == 200 and restored.json()["kopfdaten"]["titel"] == "Synthetischer Entwurf"
     assert client.get("/referat/api/documents/gibt-es-nicht", headers=_as("anna")).status_code == 404
+
+
+def test_a_malformed_edit_is_one_german_sentence(api) -> None:
+    client, settings, _ = api
+    before = (settings.corpus_dir / "entwurf.md").read_bytes()
+    for form in (
+        {"felder": {"titel": 3}},
+        {"ueberschriften": [{"line": "x"}]},
+        {"wortlaut": ["a"]},
+        {"felder": "titel"},
+    ):
+        refused = client.put("/referat/api/documents/entwurf", headers=_as("anna"), json=form)
+        assert refused.status_code == 422 and "Formular" in _german_sentence(refused)
+    broken = client.put("/referat/api/documents/entwurf", headers=_as("anna"), content=b"{kein json")
+    assert broken.status_code == 422 and "JSON" in _german_sentence(broken)
+    assert (settings.corpus_dir / "entwurf.md").read_bytes() == before
+
+
+def test_the_page_opens_from_a_link_elsewhere_but_the_api_refuses_other_sites(api) -> None:
+    client, _, _ = api
+    linked = {"sec-fetch-site": "cross-site"}
+    assert client.get("/referat", headers=_as("anna", **linked)).status_code == 200
+    assert client.get("/referat/api/documents", headers=_as("anna", **linked)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({"host": "127.0.0.1:8000", "origin": "http://127.0.0.1:8000"}, True),
+        ({"host": "richtlinien.example", "origin": "https://richtlinien.example"}, True),  # nginx's $host
+        ({"host": "127.0.0.1:8000"}, True),  # a script: no Origin
+        ({"host": "127.0.0.1:8000", "origin": "http://127.0.0.1:9000"}, False),
+        ({"host": "richtlinien.example", "origin": "https://richtlinien.example.boese.de"}, False),
+        ({"host": "127.0.0.1:8000", "sec-fetch-site": "same-site"}, False),
+        ({"host": "127.0.0.1:8000", "origin": "null"}, False),
+    ],
+)
+def test_same_origin(headers: dict[str, str], allowed: bool) -> None:
+    from bot.chat.referat_auth import same_origin
+
+    assert same_origin(headers) is allowed

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from bot.chat.accounts import add_account
 from tests.support import REPO
-from tests.support.chat import ask, chat_server
+from tests.support.chat import ask, chat_server, signed_in
 
 pytestmark = pytest.mark.browser
 SECRET = "r" * 48
@@ -77,19 +77,8 @@ def word_file() -> bytes:
     return out.getvalue()
 
 
-def _signed_in(browser, chat: Chat, account: tuple[str, str]):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    page.goto(chat.url)
-    page.fill("#email", account[0])
-    page.fill("#password", account[1])
-    page.keyboard.press("Enter")
-    page.locator("#starters").wait_for(timeout=30_000)
-    return page
-
-
 def _referat(browser, chat: Chat, account: tuple[str, str]):
-    page = _signed_in(browser, chat, account)
+    page = signed_in(browser, chat.url, account, locale="de-DE")
     page.goto(f"{chat.url}/referat")
     page.locator("#liste tbody tr").first.wait_for(timeout=15_000)
     return page
@@ -107,7 +96,7 @@ def _until(page, question: str, answered: bool) -> float:
 
 
 def test_upload_release_answer_withdraw_in_the_browser(browser, chat: Chat, tmp_path: Path) -> None:
-    staff = _signed_in(browser, chat, CARLA)
+    staff = signed_in(browser, chat.url, CARLA, locale="de-DE")
     assert RULE not in ask(staff, QUESTION).inner_text()
 
     anna = _referat(browser, chat, ANNA)
