@@ -117,12 +117,13 @@ def test_names_are_shown_without_folders_or_control_characters() -> None:
 def test_upload_makes_a_draft_with_the_original_kept(tmp_path: Path) -> None:
     store = CorpusStore(tmp_path / "corpus", tmp_path / "data")
     settings = Settings(corpus_dir=store.corpus_dir, data_dir=tmp_path / "data")
-    change = workflow.upload(store, settings, "Merkblatt.docx", docx_bytes(), "anna")
+    word = docx_bytes()
+    change = workflow.upload(store, settings, "Merkblatt.docx", word, "anna")
     doc = parse_document(store.path(change.document))
     assert doc.meta.status == "entwurf" and doc.meta.titel == "Synthetisches Merkblatt"
     assert "## Genehmigung" in doc.body and RULE in doc.body and "Merkblatt.docx" in doc.meta.quelle
     assert (change.who, change.action, change.version) == ("anna", "hochgeladen", 1)
-    assert (store.folder / change.document / "original.docx").read_bytes() == docx_bytes()
+    assert (store.folder / change.document / "original.docx").read_bytes() == word
 
 
 @pytest.mark.slow
