@@ -20,6 +20,7 @@ from bot.chat.accounts import add_account
 from bot.ops.client import Credentials, ask_once, login_cookie
 from bot.ops.workers import find_nginx, serve
 from tests.support import REPO, bot_env, free_port, free_ports
+from tests.support.chroma import chroma_server
 
 pytestmark = pytest.mark.slow
 SECRET = "l" * 48
@@ -65,6 +66,15 @@ def _post(
         return error.code, json.loads(error.read())
 
 
+def _last_build(url: str, cookie: str) -> float:
+    """Seconds the last background index run took, on the worker this request reaches (nginx
+    sends a request without a chat session to either: the one that built, or 0 for the other)."""
+    request = urllib.request.Request(f"{url}/referat/api/status", headers={"cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        last = json.loads(response.read())["index"]["letzter"]
+    return float(last["seconds"]) if last else 0.0
+
+
 def _upload(url: str, cookie: str, name: str, data: bytes) -> tuple[int, dict]:
     head = f'--g\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'.encode()
     return _post(
@@ -84,18 +94,25 @@ def _until(worker: str, cookie: str, n: int, answered: bool) -> float:
         time.sleep(0.25)
 
 
-def _env(real_settings, root: Path) -> dict[str, str]:
+def _env(real_settings, root: Path, chroma_url: str | None = None, embeddings=None) -> dict[str, str]:
     shutil.copytree(REPO / "corpus", root / "corpus")
-    shutil.copytree(real_settings.index_dir, root / "index")
+    if chroma_url is None:
+        shutil.copytree(real_settings.index_dir, root / "index")
+    else:  # the whole corpus embedded once into the server; a release then adds only its own
+        from bot.pipeline.index import build_index
+
+        server = real_settings.model_copy(update={"index_dir": root / "index", "chroma_url": chroma_url})
+        build_index(server, embeddings=embeddings)
     users = root / "konten.toml"
     for account, role in ((AUTHOR, "referat"), (REVIEWER, "referat"), (STAFF, "mitarbeitende")):
         add_account(users, account.user, account.password, role)
     env = bot_env(real_settings, index_dir=root / "index", data_dir=root / "data")
-    return env | {
+    env |= {
         "BOT_CORPUS_DIR": str(root / "corpus"),
         "BOT_USERS_FILE": str(users),
         "CHAINLIT_AUTH_SECRET": SECRET,
     }
+    return env | ({"BOT_CHROMA_URL": chroma_url} if chroma_url else {})
 
 
 def _rounds(front: str, workers: list[str]) -> list[dict[str, float]]:
@@ -111,11 +128,12 @@ def _rounds(front: str, workers: list[str]) -> list[dict[str, float]]:
         for worker in workers:
             _until(worker, staff, n, answered=True)
         answered = time.monotonic() - released  # until every worker has answered from it
+        build = _last_build(front, reviewer)
         withdrawn = time.monotonic()
         assert _post(f"{front}/referat/api/documents/{draft['id']}/zurueckziehen", reviewer)[0] == 200
         for worker in workers:
             _until(worker, staff, n, answered=False)
-        figures.append({"answered": answered, "refused": time.monotonic() - withdrawn})
+        figures.append({"answered": answered, "refused": time.monotonic() - withdrawn, "build": build})
     return figures
 
 
@@ -123,8 +141,9 @@ def _report(label: str, figures: list[dict[str, float]]) -> None:
     with open("/proc/loadavg") as load:
         average = load.read().split()[0]
     for n, f in enumerate(figures, 1):
-        print(f"\n{label}, round {n}: release → every worker answers {f['answered']:.1f} s; "
-              f"withdrawal → every worker refuses {f['refused']:.1f} s (load {average})")  # fmt: skip
+        print(f"\n{label}, round {n}: release → every worker answers {f['answered']:.1f} s "
+              f"(index run {f['build']:.1f} s); withdrawal → every worker refuses {f['refused']:.1f} s "
+              f"(load {average})")  # fmt: skip
 
 
 def test_one_worker(real_settings, tmp_path: Path) -> None:
@@ -152,4 +171,15 @@ def test_two_workers_behind_nginx(real_settings, tmp_path: Path) -> None:
         too_big = _upload(cluster.url, author, "zu-gross.txt", b"x" * 22_000_000)
         assert too_big == (413, {"detail": "Die Datei ist zu groß (höchstens 20 MB)."})
     _report("2 workers behind nginx", figures)
+    assert all(f["answered"] < WITHIN_S and f["refused"] < WITHIN_S for f in figures)
+
+
+def test_two_workers_on_a_chroma_server(real_settings, embeddings, tmp_path: Path) -> None:
+    if find_nginx() is None:
+        pytest.fail("Debian's nginx is missing: `make test` installs it (apt-get install nginx)")
+    with chroma_server(tmp_path / "chroma") as chroma_url:
+        env = _env(real_settings, tmp_path, chroma_url, embeddings)
+        with serve(2, free_ports(3), folder=tmp_path / "run", env=env, credentials=STAFF) as cluster:
+            figures = _rounds(cluster.url, [w.url for w in cluster.workers])
+    _report("2 workers behind nginx, Chroma server", figures)
     assert all(f["answered"] < WITHIN_S and f["refused"] < WITHIN_S for f in figures)
