@@ -191,8 +191,8 @@ async function act(label, method, path, body, after) {
   say(`${label} …`);
   try {
     const result = await api(method, path, body);
-    say(after(result));
     await refresh();
+    say(after(result));
     return result;
   } catch (error) {
     say(error.message, "fehler");
