@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.curation import fields
 from bot.curation.drafting import draft_sections
+from bot.curation.proposals import pending
 from bot.curation.versions import Change, CorpusStore
 from bot.pipeline.chunking import cut_passages
 from bot.pipeline.corpus import Document, check_corpus, load_corpus, replaced_ids
@@ -60,6 +61,7 @@ def rows(
     """Every document as a row of the list: status, dates, version, sections, questions, the
     self-check figure, whether the index serves it, and its last change."""
     loaded = load_corpus(store.corpus_dir)
+    waiting = pending(store)
     history: dict[str, list[Change]] = {}
     for change in store.changes():
         history.setdefault(change.document, []).append(change)
@@ -83,6 +85,7 @@ def rows(
                 "fragen": _fragen_count(doc),
                 "selbsttest": {**check, "aktuell": check.get("sha256") == doc.sha256} if check else None,
                 "index": index_state(doc, indexed, today),
+                "vorschlag": doc.id in waiting,
                 "geaendert": _last(history.get(doc.id, [])),
             }
         )

@@ -4,6 +4,7 @@ runs for one document, a draft as if it were released. Documents are synthetic."
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from bot.config import Settings
 from bot.curation import doc_selfcheck, proposals
+from bot.curation.document_view import rows
 from bot.curation.drafting import proposal_path
 from bot.curation.versions import CorpusStore, NotFound
 from bot.pipeline.corpus import parse_document
@@ -48,6 +50,10 @@ def _write_picked(store: CorpusStore) -> Path:
     return path
 
 
+def _row(store: CorpusStore, doc_id: str) -> dict:
+    return next(r for r in rows(store, {}, {}, 1000, dt.date(2026, 6, 1)) if r["id"] == doc_id)
+
+
 def test_a_proposal_is_shown_accepted_as_a_version_and_set_aside(store: CorpusStore) -> None:
     path = _write_picked(store)
     assert proposals.pending(store) == {"fuhrpark": path.name}
@@ -58,7 +64,9 @@ def test_a_proposal_is_shown_accepted_as_a_version_and_set_aside(store: CorpusSt
         ("Wo bekomme ich Urlaub?", True),
     ]
     assert "KI-Sprachmodell" in shown.to_json()["disclosure"]
+    assert _row(store, "fuhrpark")["vorschlag"] is True  # the list shows where proposals wait
     accepted, change = proposals.accept(store, "fuhrpark", "anna")
+    assert _row(store, "fuhrpark")["vorschlag"] is False
     assert accepted.added == {"Unfall melden": ["Was mache ich nach einem Blechschaden mit dem Dienstauto?"]}
     assert accepted.left_flagged == 1
     assert change is not None and (change.who, change.action) == ("anna", "fragen übernommen")

@@ -108,7 +108,7 @@ function renderList() {
       el("td", {}, valid),
       el("td", {}, doc.version ?? "–"),
       el("td", {}, doc.abschnitte ?? "–"),
-      el("td", {}, doc.fragen ?? "–"),
+      el("td", {}, doc.fragen ?? "–", doc.vorschlag ? el("span", { class: "marke entwurf", title: "Ein Vorschlag für Beispielfragen wartet auf Prüfung." }, " Vorschlag") : null),
       el("td", {}, selfcheckText(doc.selbsttest)),
       el("td", { class: "index" }, doc.index || "–"),
       el("td", {}, changed),
@@ -146,8 +146,11 @@ async function loadStatus() {
     : "Vier-Augen-Prinzip aus (nur ein Konto des Referats bekannt oder abgeschaltet).";
   const idx = s.index || {};
   const last = idx.letzter ? ` Letzte Aktualisierung: ${idx.letzter.message}` : "";
-  document.getElementById("index-stand").textContent =
-    `Index gebaut: ${germanTime(idx.gebaut)}${idx.laeuft ? " · wird gerade aktualisiert" : ""}.${last}`;
+  document.getElementById("index-stand").replaceChildren(
+    `Index gebaut: ${germanTime(idx.gebaut)}${idx.laeuft ? " · wird gerade aktualisiert" : ""}.${last} `,
+    idx.laeuft ? "" : el("button", { type: "button", class: "klein-knopf",
+      onclick: () => act("Index wird aktualisiert", "POST", "/index", undefined, () => "Der Index wird im Hintergrund aktualisiert.") },
+    "Index aktualisieren"));
 }
 
 async function refresh() {
