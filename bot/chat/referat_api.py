@@ -14,7 +14,6 @@ staff 403, no sign-in 401, cross-site 403.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -25,16 +24,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.routing import Route
 
 from bot.chat import referat_auth
 from bot.chat.rebuild import Rebuilder
 from bot.chat.referat_auth import Identify, Refused
+from bot.chat.referat_requests import edit_from, json_object, upload_form
 from bot.chat.usage import usage
 from bot.config import Settings
 from bot.curation import doc_selfcheck, document_view, proposals, workflow
-from bot.curation.fields import Heading
 from bot.curation.intake import UploadRefused
 from bot.curation.versions import OUTSIDE, CorpusStore, NotFound
 from bot.errors import BotError
@@ -43,10 +41,8 @@ from bot.pipeline.index import read_manifest
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("referat_page")
 STATIC = {"referat.js": "text/javascript", "referat.css": "text/css"}
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
 UPLOAD_STATUS = {"too_large": 413, "wrong_type": 415, "unreadable": 422}
 FAILED = "Ein unerwarteter Fehler ist aufgetreten; es wurde nichts geändert. Bitte erneut versuchen."
-NO_FILE = "Bitte eine Datei im Formularfeld „file“ senden."
 # Non-answer notices of the assistant disclose the AI (the view's footer shows it too).
 NOT_ALLOWED_PAGE = (
     '<!doctype html><html lang="de"><meta charset="utf-8"><title>Referat Digitalisierung</title>'
@@ -116,71 +112,6 @@ def _guarded(
     return handle
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if not body.strip():
-        return {}
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise BotError("Die Anfrage ist kein gültiges JSON.") from None
-    if not isinstance(data, dict):
-        raise BotError("Die Anfrage muss ein JSON-Objekt sein.")
-    return data
-
-
-async def _upload_form(request: Request, limit: int) -> tuple[str, bytes, str | None]:
-    """The uploaded file (name, bytes) and the optional field `ersetzt`, read no further than the limit."""
-    too_large = UploadRefused(f"Die Datei ist zu groß (höchstens {limit // 1_000_000} MB).", "too_large")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit + FORM_OVERHEAD:
-            raise too_large
-
-    async def replay() -> dict[str, Any]:
-        return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-    try:
-        form = await Request(request.scope, replay).form(max_files=1, max_fields=5)
-    except Exception as exc:  # python-multipart's and Starlette's own parse errors
-        raise BotError("Die Anfrage ist kein gültiges Formular mit einer Datei.") from exc
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise BotError(NO_FILE)
-    replaces = form.get("ersetzt")
-    return (
-        upload.filename or "",
-        await upload.read(),
-        replaces.strip() if isinstance(replaces, str) and replaces.strip() else None,
-    )
-
-
-def _text_values(values: dict[str, Any]) -> bool:
-    return all(
-        v is None or isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-        for v in values.values()
-    )
-
-
-def _edit_from(form: dict[str, Any]) -> workflow.Edit:
-    """The edit form's JSON as an Edit; anything else is one German sentence, not a server error."""
-    wrong = BotError("Die Änderung passt nicht zum Formular (felder, ueberschriften, wortlaut, sha256).")
-    values, heads, body = form.get("felder") or {}, form.get("ueberschriften") or [], form.get("wortlaut")
-    if not isinstance(values, dict) or not _text_values(values) or not isinstance(heads, list):
-        raise wrong
-    if body is not None and not isinstance(body, str):
-        raise wrong
-    try:
-        headings = tuple(Heading(int(h["line"]), int(h["level"]), str(h["text"])) for h in heads)
-    except (KeyError, TypeError, ValueError):
-        raise wrong from None
-    return workflow.Edit(str(form.get("sha256", "")), values, headings, body)
-
-
 def _indexed(settings: Settings) -> dict[str, str]:
     manifest = read_manifest(settings.index_dir)
     return dict(manifest["documents"]) if manifest else {}
@@ -220,7 +151,7 @@ def routes(services: Services) -> list[Route]:
         )
 
     async def create(request: Request, who: str) -> Response:
-        name, data, replaces = await _upload_form(request, s.upload_max_mb * 1_000_000)
+        name, data, replaces = await upload_form(request, s.upload_max_mb * 1_000_000)
         change = await run_in_threadpool(
             workflow.upload, services.store, s, name, data, who, replaces=replaces
         )
@@ -230,12 +161,12 @@ def routes(services: Services) -> list[Route]:
         return await run_in_threadpool(_detail, services, doc_id)
 
     async def change(request: Request, who: str, doc_id: str) -> Any:
-        edit = _edit_from(await _json(request))
+        edit = edit_from(await json_object(request))
         await run_in_threadpool(workflow.edit, services.store, doc_id, who, edit)
         return await run_in_threadpool(_detail, services, doc_id)
 
     async def release(request: Request, who: str, doc_id: str) -> Any:
-        base = (await _json(request)).get("sha256")
+        base = (await json_object(request)).get("sha256")
         four_eyes = await run_in_threadpool(_four_eyes, services)
         done = await run_in_threadpool(
             lambda: workflow.release(services.store, s, doc_id, who, four_eyes=four_eyes, base=base)
@@ -265,7 +196,7 @@ def routes(services: Services) -> list[Route]:
         }
 
     async def restore(request: Request, who: str, doc_id: str) -> Any:
-        version = (await _json(request)).get("version")
+        version = (await json_object(request)).get("version")
         if not isinstance(version, int):
             raise BotError('Bitte die Nummer der Fassung angeben, z. B. {"version": 2}.')
         await run_in_threadpool(workflow.restore, services.store, doc_id, who, version)
