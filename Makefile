@@ -65,6 +65,7 @@ lint: setup
 	$(BIN)/ruff check bot tests
 	$(BIN)/ruff format --check bot tests
 	$(BIN)/mypy
+	$(BIN)/python -m bot docs --check
 
 eval: setup index
 	$(BIN)/python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl

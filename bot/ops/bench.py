@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.pipeline.corpus import document_paths
@@ -189,7 +190,7 @@ CHART_BARS = [
 CHART_GOALS = [(40.0, "Ziel warme Antwort ≤ 40 ms"), (100.0, "Ziel 10.000 Dokumente p95 ≤ 100 ms")]
 
 
-def latency_svg(rows: list[dict], title: str) -> str:
+def latency_svg(rows: list[dict[str, Any]], title: str) -> str:
     """A grouped bar chart (SVG, no plotting library) of the latencies per corpus, with the goals."""
     width, height, left, bottom, top = 760, 380, 60, 70, 40
     plot_h = height - bottom - top

@@ -60,7 +60,7 @@ class Process:
 
     name: str
     port: int
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     log: Path
 
     @property

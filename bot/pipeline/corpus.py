@@ -295,8 +295,8 @@ def check_corpus(corpus_dir: Path) -> tuple[list[str], list[str], int]:
         titles.setdefault(key, doc)
         if sum(1 for d in loaded.documents if d.id.casefold() == doc.id.casefold()) > 1:
             errors.append(f"{name}:1: Die Dokument-ID „{doc.id}“ gibt es mehrfach (Groß-/Kleinschreibung).")
-        for line in _empty_sections(doc):
-            errors.append(f"{name}:{line}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
+        for number in _empty_sections(doc):
+            errors.append(f"{name}:{number}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
         for target in replaced_ids(doc):
             if target.casefold() not in ids:
                 warnings.append(f"{name}:2: „ersetzt: {target}“ verweist auf kein Dokument im Korpus.")

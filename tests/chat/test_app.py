@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
+from bot.config import DEFAULT_DISCLOSURE, DEFAULT_NOTICE_DISCLOSURE
 from tests.support import REPO
 from tests.support.chat import DISCLOSURE, ask, chat_server, reply
 
@@ -152,7 +152,7 @@ def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
         page = _opened(browser, url)
         message = _start_with(page, "Klientendaten in ChatGPT?").inner_text()
         assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
-        assert DEFAULT_ERROR_DISCLOSURE in message
+        assert DEFAULT_NOTICE_DISCLOSURE in message
         assert "Traceback" not in page.inner_text("body")
         page.close()
 
@@ -289,5 +289,5 @@ def test_questions_sent_faster_than_a_person_types_get_a_polite_note(
         text = note.inner_text()
         assert "Diese Frage kam sehr schnell nach den vorigen – bitte stellen Sie sie in" in text
         assert "[1]" not in text and "Quellen" not in text
-        assert _italic_texts(note) == [DEFAULT_ERROR_DISCLOSURE]  # the AI disclosure, as on every reply
+        assert _italic_texts(note) == [DEFAULT_NOTICE_DISCLOSURE]  # the AI disclosure, as on every reply
         page.close()

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Every reply discloses the AI: answers and refusals with DEFAULT_DISCLOSURE, errors with
-# DEFAULT_ERROR_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
+# DEFAULT_NOTICE_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
 DISCLOSURE = re.compile(r"KI-Assistent(?:en)? \(ASB Richtlinien-Assistent\)")
 STARTUP_SECONDS = 90
 
