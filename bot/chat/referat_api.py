@@ -121,15 +121,16 @@ def _detail(services: Services, doc_id: str) -> dict[str, Any]:
     s = services.settings
     found = document_view.detail(services.store, doc_id, _indexed(s), s.max_passage_chars, dt.date.today())
     found["selbsttest"] = doc_selfcheck.cached(services.store).get(doc_id)
-    found["vorschlag"] = _proposal(services.store, doc_id)
+    found["vorschlaege"] = [_proposal(services.store, doc_id, kind) for kind in proposals.KINDS]
+    found["vorschlaege"] = [p for p in found["vorschlaege"] if p is not None]
     return found
 
 
-def _proposal(store: CorpusStore, doc_id: str) -> dict[str, Any] | None:
+def _proposal(store: CorpusStore, doc_id: str, kind: str) -> dict[str, Any] | None:
     try:
-        view = proposals.read_proposal(store, doc_id)
+        view = proposals.read_proposal(store, doc_id, kind)
     except BotError as exc:
-        return {"fehler": str(exc)}
+        return {"kind": kind, "fehler": str(exc)}
     return view.to_json() if view else None
 
 
@@ -217,14 +218,14 @@ def routes(services: Services) -> list[Route]:
         await run_in_threadpool(proposals.draft, services.store, s, doc_id, who, embeddings)
         return await run_in_threadpool(_detail, services, doc_id)
 
-    async def accept(request: Request, who: str, doc_id: str) -> Any:
-        accepted, version = await run_in_threadpool(proposals.accept, services.store, doc_id, who)
+    async def accept(request: Request, who: str, doc_id: str, kind: str) -> Any:
+        accepted, version = await run_in_threadpool(proposals.accept, services.store, doc_id, kind, who)
         if version is not None:
             rebuilder.request()  # a released document's questions steer the search at once
         return {"id": doc_id, "uebernommen": accepted.added, "markiert_uebrig": accepted.left_flagged}
 
-    async def discard(request: Request, who: str, doc_id: str) -> Any:
-        await run_in_threadpool(proposals.discard, services.store, doc_id, who)
+    async def discard(request: Request, who: str, doc_id: str, kind: str) -> Any:
+        await run_in_threadpool(proposals.discard, services.store, doc_id, kind, who)
         return {"id": doc_id, "verworfen": True}
 
     async def history(request: Request, who: str) -> Any:
@@ -265,8 +266,8 @@ def routes(services: Services) -> list[Route]:
         (f"{api}/documents/{{doc_id}}/versionen/{{version}}", "GET", version_text),
         (f"{api}/documents/{{doc_id}}/selbsttest", "POST", selfcheck),
         (f"{api}/documents/{{doc_id}}/fragen-entwerfen", "POST", draft),
-        (f"{api}/documents/{{doc_id}}/vorschlag/annehmen", "POST", accept),
-        (f"{api}/documents/{{doc_id}}/vorschlag/verwerfen", "POST", discard),
+        (f"{api}/documents/{{doc_id}}/vorschlag/{{kind}}/annehmen", "POST", accept),
+        (f"{api}/documents/{{doc_id}}/vorschlag/{{kind}}/verwerfen", "POST", discard),
     ]
     found = [Route(path, _guarded(services, fn), methods=[method]) for path, method, fn in table]
     return [

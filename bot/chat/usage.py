@@ -18,13 +18,11 @@ from typing import Any
 
 from bot.chat.report import group_questions
 from bot.config import Settings
-from bot.jsonl import JsonLines
-from bot.pipeline.audit import AuditLog
+from bot.pipeline.audit import AuditLog, PickLog
 from bot.pipeline.chunking import cut_passages
 from bot.pipeline.corpus import load_corpus
 from bot.pipeline.privacy import redact
 
-PICKS_FILE = "picks.jsonl"
 WEEKS = 8
 TOP_SECTIONS = 8
 TOP_GAPS = 6
@@ -118,8 +116,8 @@ def build_usage(
         day = _day(pick)
         if day is None or day < first or day > today:
             continue
-        if pick.get("picked") and pick.get("doc_id"):
-            sections[f"{pick['doc_id']}#{pick.get('section') or ''}".rstrip("#")] += 1
+        if pick.get("picked"):
+            sections[section_of(str(pick["picked"]))] += 1
         elif pick.get("question"):
             gaps.append(redact(str(pick["question"])))  # "Nichts davon": none of the offers fitted
     known = {" ".join(q.split()).casefold() for q in example_questions}
@@ -148,7 +146,7 @@ def usage(settings: Settings, today: dt.date | None = None) -> dict[str, Any]:
             labels.setdefault(section_of(passage.id), passage.label)
     shown = build_usage(
         AuditLog(settings.data_dir).read(),
-        JsonLines(settings.data_dir / PICKS_FILE).read(),
+        PickLog(settings.data_dir).read(),
         questions,
         today or dt.date.today(),
     )

@@ -1,8 +1,9 @@
 """Proposals of example questions in the Referat's view: show, accept, discard, draft anew.
 
-A proposal is a `DOK.fragen-vorschlag.yaml` beside its document, drafted by a language model
-(`python -m bot fragen`) or gathered from staff's picks; both have the same form and are accepted
-with the CLI's own code (bot/curation/review.py). Accepting changes only the document's `fragen`
+A proposal lies beside its document: `DOK.fragen-vorschlag.yaml`, drafted by a language model
+(`python -m bot fragen DOK`), or `DOK.fragen-auswahl.yaml`, gathered from staff's picks
+(`python -m bot fragen --aus-auswahl`, bot/curation/picks.py). Both have the same form and are
+accepted with the CLI's own code (bot/curation/review.py). Accepting changes only the document's `fragen`
 and is recorded as a version; the proposal file then moves into the document's history.
 """
 
@@ -15,12 +16,15 @@ from typing import Any
 import yaml
 
 from bot.config import Settings
-from bot.curation import drafting, review
+from bot.curation import drafting, picks, review
 from bot.curation.versions import Change, CorpusStore, NotFound
 from bot.errors import CorpusError
 from bot.jsonl import now
 
 MAX_PROPOSAL_BYTES = 2_000_000
+# The two kinds of proposal, by the file beside the document, and how the view names them.
+KINDS = {"modell": drafting.PROPOSAL_SUFFIX, "auswahl": picks.PICKS_SUFFIX}
+ORIGIN = {"modell": "vom Sprachmodell entworfen", "auswahl": "aus Auswahlen der Mitarbeitenden"}
 # Drafts come from a language model: the view says so wherever it shows them.
 DRAFT_DISCLOSURE = (
     "Hinweis: Diese Vorschläge hat ein KI-Sprachmodell entworfen oder der Assistent aus Auswahlen "
@@ -40,9 +44,10 @@ class ProposedQuestion:
 
 @dataclass(frozen=True)
 class ProposalView:
-    """A proposal file: its document, when and by what it was made, its questions."""
+    """A proposal file: its document, its kind, when and by what it was made, its questions."""
 
     document: str
+    kind: str
     file: str
     created: str | None
     source: str | None
@@ -52,6 +57,7 @@ class ProposalView:
         """The proposal as the API returns it."""
         return {
             "document": self.document,
+            "kind": self.kind,
             "file": self.file,
             "created": self.created,
             "source": self.source,
@@ -61,9 +67,12 @@ class ProposalView:
         }
 
 
-def proposal_file(store: CorpusStore, doc_id: str) -> Path:
-    """Where a document's proposal lies (whether it exists or not)."""
-    return drafting.proposal_path(store.path(doc_id))
+def proposal_file(store: CorpusStore, doc_id: str, kind: str) -> Path:
+    """Where a document's proposal of this kind lies (whether it exists or not)."""
+    if kind not in KINDS:
+        raise NotFound(f"Eine Vorschlagsart „{kind[:40]}“ gibt es nicht (modell oder auswahl).")
+    path = store.path(doc_id)
+    return path.with_name(path.stem + KINDS[kind])
 
 
 def _entries(data: dict[str, Any]) -> list[ProposedQuestion]:
@@ -84,9 +93,9 @@ def _entries(data: dict[str, Any]) -> list[ProposedQuestion]:
     return out
 
 
-def read_proposal(store: CorpusStore, doc_id: str) -> ProposalView | None:
-    """A document's proposal, or None; a damaged file is a CorpusError in German."""
-    path = proposal_file(store, doc_id)
+def read_proposal(store: CorpusStore, doc_id: str, kind: str) -> ProposalView | None:
+    """A document's proposal of one kind, or None; a damaged file is a CorpusError in German."""
+    path = proposal_file(store, doc_id, kind)
     if not path.is_file():
         return None
     if path.stat().st_size > MAX_PROPOSAL_BYTES:
@@ -98,29 +107,34 @@ def read_proposal(store: CorpusStore, doc_id: str) -> ProposalView | None:
     if not isinstance(data, dict):
         raise CorpusError("Das ist keine Vorschlagsdatei.", path.name)
     created = data.get("erstellt")
+    source = data.get("modell") or data.get("quelle")
     return ProposalView(
         doc_id,
+        kind,
         path.name,
         str(created) if created else None,
-        data.get("modell") or data.get("quelle"),
+        str(source) if source else None,
         _entries(data),
     )
 
 
-def pending(store: CorpusStore) -> dict[str, str]:
-    """Document id -> proposal file name, for every proposal waiting in the corpus folder."""
-    suffix = drafting.PROPOSAL_SUFFIX
-    return {p.name.removesuffix(suffix): p.name for p in sorted(store.corpus_dir.glob(f"*{suffix}"))}
+def pending(store: CorpusStore) -> dict[str, list[str]]:
+    """Document id -> the kinds of proposal waiting beside it in the corpus folder."""
+    waiting: dict[str, list[str]] = {}
+    for kind, suffix in KINDS.items():
+        for path in sorted(store.corpus_dir.glob(f"*{suffix}")):
+            waiting.setdefault(path.name.removesuffix(suffix), []).append(kind)
+    return waiting
 
 
 def _stamp() -> str:
     return now().replace(":", "").replace("-", "")
 
 
-def accept(store: CorpusStore, doc_id: str, who: str) -> tuple[review.Accepted, Change | None]:
+def accept(store: CorpusStore, doc_id: str, kind: str, who: str) -> tuple[review.Accepted, Change | None]:
     """Take a reviewed proposal's questions into the document (the CLI's `--annehmen`), record the
     new version, and move the proposal into the history."""
-    path = proposal_file(store, doc_id)
+    path = proposal_file(store, doc_id, kind)
     with store.locked():
         if not path.is_file():
             raise NotFound("Für dieses Dokument liegt kein Vorschlag vor.")
@@ -129,20 +143,21 @@ def accept(store: CorpusStore, doc_id: str, who: str) -> tuple[review.Accepted, 
         count = sum(len(v) for v in accepted.added.values())
         change = None
         if count:
-            summary = f"{count} Beispielfragen aus dem Vorschlag übernommen"
+            summary = f"{count} Beispielfragen aus dem Vorschlag ({ORIGIN[kind]}) übernommen"
             change = store.record_current(doc_id, who, "fragen übernommen", summary)
-        store.keep_aside(doc_id, path, f"vorschlag-{_stamp()}-angenommen.yaml")
+        store.keep_aside(doc_id, path, f"vorschlag-{kind}-{_stamp()}-angenommen.yaml")
     return accepted, change
 
 
-def discard(store: CorpusStore, doc_id: str, who: str) -> Change:
+def discard(store: CorpusStore, doc_id: str, kind: str, who: str) -> Change:
     """Set a proposal aside without taking anything from it."""
-    path = proposal_file(store, doc_id)
+    path = proposal_file(store, doc_id, kind)
     with store.locked():
         if not path.is_file():
             raise NotFound("Für dieses Dokument liegt kein Vorschlag vor.")
-        store.keep_aside(doc_id, path, f"vorschlag-{_stamp()}-verworfen.yaml")
-        return store.event(doc_id, who, "vorschlag verworfen", "Vorschlag für Beispielfragen verworfen")
+        store.keep_aside(doc_id, path, f"vorschlag-{kind}-{_stamp()}-verworfen.yaml")
+        summary = f"Vorschlag für Beispielfragen ({ORIGIN[kind]}) verworfen"
+        return store.event(doc_id, who, "vorschlag verworfen", summary)
 
 
 def draft(store: CorpusStore, settings: Settings, doc_id: str, who: str, embeddings: Any = None) -> Change:

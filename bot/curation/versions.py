@@ -11,7 +11,6 @@ its hash and recorded as its own version before the next one.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 from bot.errors import BotError
 from bot.jsonl import JsonLines, now
+from bot.locks import exclusive
 
 HISTORY_DIR = "korpus-historie"
 LOG_FILE = "aenderungen.jsonl"
@@ -107,13 +107,8 @@ class CorpusStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """One writer at a time, across the chat's worker processes."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive(self.folder / ".lock"):
+            yield
 
     def path(self, doc_id: str) -> Path:
         """Where a document lives; a name that could leave the folder is no document."""

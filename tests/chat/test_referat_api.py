@@ -92,8 +92,8 @@ ENDPOINTS = [
     ("GET", "/referat/api/documents/entwurf/versionen/1"),
     ("POST", "/referat/api/documents/entwurf/selbsttest"),
     ("POST", "/referat/api/documents/entwurf/fragen-entwerfen"),
-    ("POST", "/referat/api/documents/entwurf/vorschlag/annehmen"),
-    ("POST", "/referat/api/documents/entwurf/vorschlag/verwerfen"),
+    ("POST", "/referat/api/documents/entwurf/vorschlag/modell/annehmen"),
+    ("POST", "/referat/api/documents/entwurf/vorschlag/auswahl/verwerfen"),
     ("GET", "/referat/api/nutzung"),
     ("GET", "/referat/api/historie"),
     ("GET", "/referat/api/status"),
@@ -279,3 +279,33 @@ def test_same_origin(headers: dict[str, str], allowed: bool) -> None:
     from bot.chat.referat_auth import same_origin
 
     assert same_origin(headers) is allowed
+
+
+def test_a_proposal_from_picks_is_shown_and_accepted_in_one_click(api) -> None:
+    import yaml
+
+    client, settings, builds = api
+    proposal = {
+        "dokument": "bestand.md",
+        "modell": "Auswahl von Mitarbeitenden nach Rückfragen",
+        "abschnitte": [{"abschnitt": "Abschnitt", "fragen": [{"frage": "Welche Testregel gilt hier?"}]}],
+    }
+    (settings.corpus_dir / "bestand.fragen-auswahl.yaml").write_text(
+        yaml.safe_dump(proposal), encoding="utf-8"
+    )
+    row = next(
+        r for r in client.get("/referat/api/documents", headers=_as("anna")).json() if r["id"] == "bestand"
+    )
+    assert row["vorschlag"] is True
+    [shown] = client.get("/referat/api/documents/bestand", headers=_as("anna")).json()["vorschlaege"]
+    assert shown["kind"] == "auswahl" and shown["questions"][0]["question"] == "Welche Testregel gilt hier?"
+    accepted = client.post("/referat/api/documents/bestand/vorschlag/auswahl/annehmen", headers=_as("bernd"))
+    assert accepted.status_code == 200 and accepted.json()["uebernommen"] == {
+        "Abschnitt": ["Welche Testregel gilt hier?"]
+    }
+    assert parse_document(settings.corpus_dir / "bestand.md").meta.fragen == {
+        "Abschnitt": ["Welche Testregel gilt hier?"]
+    }
+    _wait_for_builds(builds, 1)  # a released document's new questions reach the index
+    again = client.post("/referat/api/documents/bestand/vorschlag/auswahl/annehmen", headers=_as("bernd"))
+    assert again.status_code == 404 and _german_sentence(again)

@@ -13,14 +13,13 @@ import yaml
 from bot.config import Settings
 from bot.curation import doc_selfcheck, proposals
 from bot.curation.document_view import rows
-from bot.curation.drafting import proposal_path
 from bot.curation.versions import CorpusStore, NotFound
 from bot.pipeline.corpus import parse_document
 from tests.support.fake_llm import FakeLLM
 from tests.support.synthetic_docs import FUHRPARK, KANTINE, write_policy
 
 KANTINE_FRAGEN = {"Öffnungszeiten": ["Wann hat die Kantine offen?"], "Speiseplan": ["Was gibt es zu essen?"]}
-# A proposal as staff's picks produce it: the same form as a drafted one.
+# A proposal as staff's picks produce it (`fragen --aus-auswahl`): the same form as a drafted one.
 PICKED = {
     "dokument": "fuhrpark.md",
     "erstellt": "2026-12-01T10:00:00+00:00",
@@ -45,7 +44,7 @@ def store(tmp_path: Path) -> CorpusStore:
 
 
 def _write_picked(store: CorpusStore) -> Path:
-    path = proposal_path(store.path("fuhrpark"))
+    path = proposals.proposal_file(store, "fuhrpark", "auswahl")
     path.write_text(yaml.safe_dump(PICKED, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -56,8 +55,10 @@ def _row(store: CorpusStore, doc_id: str) -> dict:
 
 def test_a_proposal_is_shown_accepted_as_a_version_and_set_aside(store: CorpusStore) -> None:
     path = _write_picked(store)
-    assert proposals.pending(store) == {"fuhrpark": path.name}
-    shown = proposals.read_proposal(store, "fuhrpark")
+    assert path.name == "fuhrpark.fragen-auswahl.yaml"
+    assert proposals.pending(store) == {"fuhrpark": ["auswahl"]}
+    assert proposals.read_proposal(store, "fuhrpark", "modell") is None
+    shown = proposals.read_proposal(store, "fuhrpark", "auswahl")
     assert shown is not None and shown.source == "Auswahlen der Mitarbeitenden"
     assert [(q.question, q.flagged) for q in shown.questions] == [
         ("Was mache ich nach einem Blechschaden mit dem Dienstauto?", False),
@@ -65,7 +66,7 @@ def test_a_proposal_is_shown_accepted_as_a_version_and_set_aside(store: CorpusSt
     ]
     assert "KI-Sprachmodell" in shown.to_json()["disclosure"]
     assert _row(store, "fuhrpark")["vorschlag"] is True  # the list shows where proposals wait
-    accepted, change = proposals.accept(store, "fuhrpark", "anna")
+    accepted, change = proposals.accept(store, "fuhrpark", "auswahl", "anna")
     assert _row(store, "fuhrpark")["vorschlag"] is False
     assert accepted.added == {"Unfall melden": ["Was mache ich nach einem Blechschaden mit dem Dienstauto?"]}
     assert accepted.left_flagged == 1
@@ -73,18 +74,20 @@ def test_a_proposal_is_shown_accepted_as_a_version_and_set_aside(store: CorpusSt
     # The version before (written outside the view) and the one after are both kept.
     assert [c.version for c in store.versions("fuhrpark")] == [1, 2]
     assert parse_document(store.path("fuhrpark")).meta.fragen == accepted.added
-    assert not path.exists() and list((store.folder / "fuhrpark").glob("vorschlag-*-angenommen.yaml"))
+    assert not path.exists() and list((store.folder / "fuhrpark").glob("vorschlag-auswahl-*-angenommen.yaml"))
     assert store.author("fuhrpark") == "anna"  # who took questions in may not release them alone
 
 
 def test_a_proposal_set_aside_changes_nothing(store: CorpusStore) -> None:
     _write_picked(store)
     before = store.read("fuhrpark")
-    change = proposals.discard(store, "fuhrpark", "bernd")
+    change = proposals.discard(store, "fuhrpark", "auswahl", "bernd")
     assert (change.action, change.version) == ("vorschlag verworfen", None)
     assert store.read("fuhrpark") == before and proposals.pending(store) == {}
     with pytest.raises(NotFound):
-        proposals.accept(store, "fuhrpark", "bernd")
+        proposals.accept(store, "fuhrpark", "auswahl", "bernd")
+    with pytest.raises(NotFound, match="modell oder auswahl"):
+        proposals.discard(store, "fuhrpark", "../x", "bernd")
 
 
 def test_drafting_without_a_model_says_so(store: CorpusStore) -> None:
@@ -106,10 +109,10 @@ def test_draft_then_self_check_a_draft_as_if_released(store: CorpusStore, embedd
         )
         change = proposals.draft(store, settings, "fuhrpark", "anna", embeddings=embeddings)
     assert change.action == "fragen vorgeschlagen" and "markiert" in change.summary
-    shown = proposals.read_proposal(store, "fuhrpark")
+    shown = proposals.read_proposal(store, "fuhrpark", "modell")
     assert shown is not None and {q.section for q in shown.questions} == set(FUHRPARK)
     assert any("Elternzeit" in q.question for q in shown.questions)  # the mix's off-topic one, to review
-    proposals.accept(store, "fuhrpark", "anna")
+    proposals.accept(store, "fuhrpark", "modell", "anna")
     figure = doc_selfcheck.check_document(store, settings, "fuhrpark", embeddings)
     assert figure["als_entwurf"] is True and figure["questions"] > 0
     assert 0 < figure["first"] <= figure["questions"]

@@ -332,22 +332,23 @@ function diffView(doc) {
 }
 
 function proposalView(doc) {
-  const p = doc.vorschlag;
-  if (!p) return null;
-  if (p.fehler) return el("p", { class: "befund fehler" }, p.fehler);
-  const path = `/documents/${encodeURIComponent(doc.id)}/vorschlag`;
-  const groups = {};
-  for (const q of p.questions) (groups[q.section] = groups[q.section] || []).push(q);
-  return el("div", { class: "vorschlag" },
-    el("h3", {}, "Vorschlag für Beispielfragen"),
-    el("p", { class: "klein hinweis-ki" }, p.disclosure),
-    el("p", { class: "klein" }, `${p.would_accept} von ${p.questions.length} Fragen würden übernommen; markierte nur mit „behalten: true“ in der Datei ${p.file}.`),
-    Object.entries(groups).map(([section, qs]) => el("div", {}, el("strong", {}, section),
-      el("ul", {}, qs.map((q) => el("li", { class: q.flagged ? "markiert" : null }, q.question, q.flagged ? el("span", { class: "klein" }, ` – markiert: ${q.reason || ""}`) : null))))),
-    el("div", { class: "aktionen" },
-      el("button", { type: "button", class: "haupt", onclick: () => act("Wird übernommen", "POST", `${path}/annehmen`, undefined,
-        (r) => `${Object.values(r.uebernommen).flat().length} Beispielfragen übernommen.`) }, "Übernehmen"),
-      el("button", { type: "button", onclick: () => act("Wird verworfen", "POST", `${path}/verwerfen`, undefined, () => "Vorschlag verworfen.") }, "Verwerfen")));
+  return (doc.vorschlaege || []).map((p) => {
+    if (p.fehler) return el("p", { class: "befund fehler" }, p.fehler);
+    const path = `/documents/${encodeURIComponent(doc.id)}/vorschlag/${p.kind}`;
+    const groups = {};
+    for (const q of p.questions) (groups[q.section] = groups[q.section] || []).push(q);
+    const origin = p.kind === "auswahl" ? "aus Auswahlen der Mitarbeitenden" : "vom Sprachmodell entworfen";
+    return el("div", { class: "vorschlag", "data-kind": p.kind },
+      el("h3", {}, `Vorschlag für Beispielfragen (${origin})`),
+      el("p", { class: "klein hinweis-ki" }, p.disclosure),
+      el("p", { class: "klein" }, `${p.would_accept} von ${p.questions.length} Fragen würden übernommen; markierte nur mit „behalten: true“ in der Datei ${p.file}.`),
+      Object.entries(groups).map(([section, qs]) => el("div", {}, el("strong", {}, section),
+        el("ul", {}, qs.map((q) => el("li", { class: q.flagged ? "markiert" : null }, q.question, q.flagged ? el("span", { class: "klein" }, ` – markiert: ${q.reason || ""}`) : null))))),
+      el("div", { class: "aktionen" },
+        el("button", { type: "button", class: "haupt", onclick: () => act("Wird übernommen", "POST", `${path}/annehmen`, undefined,
+          (r) => `${Object.values(r.uebernommen).flat().length} Beispielfragen übernommen.`) }, "Übernehmen"),
+        el("button", { type: "button", onclick: () => act("Wird verworfen", "POST", `${path}/verwerfen`, undefined, () => "Vorschlag verworfen.") }, "Verwerfen")));
+  });
 }
 
 function selfcheckView(doc) {
@@ -393,7 +394,7 @@ function showDocument(doc) {
     doc.status === "fehlerhaft" ? null : metadataForm(doc),
     diffView(doc),
     preview(doc),
-    proposalView(doc),
+    ...proposalView(doc),
     selfcheckView(doc),
     el("h3", {}, "Verlauf"),
     el("ul", { class: "verlauf" }, (doc.historie || []).map((c) => historyItem(c, doc))),
