@@ -67,12 +67,17 @@ def _post(
 
 
 def _last_build(url: str, cookie: str) -> float:
-    """Seconds the last background index run took, on the worker this request reaches (nginx
-    sends a request without a chat session to either: the one that built, or 0 for the other)."""
+    """Seconds the last background index run took, once it has ended, on the worker this request
+    reaches (behind nginx either one: the one that built, or 0 for the other)."""
     request = urllib.request.Request(f"{url}/referat/api/status", headers={"cookie": cookie})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        last = json.loads(response.read())["index"]["letzter"]
-    return float(last["seconds"]) if last else 0.0
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            index = json.loads(response.read())["index"]
+        # The manifest switches before the build's process has ended and reported.
+        if not index["laeuft"] or time.monotonic() > deadline:
+            return float(index["letzter"]["seconds"]) if index["letzter"] else 0.0
+        time.sleep(0.1)
 
 
 def _upload(url: str, cookie: str, name: str, data: bytes) -> tuple[int, dict]:
