@@ -43,11 +43,11 @@ PAGE = Path(__file__).with_name("referat_page")
 STATIC = {"referat.js": "text/javascript", "referat.css": "text/css"}
 UPLOAD_STATUS = {"too_large": 413, "wrong_type": 415, "unreadable": 422}
 FAILED = "Ein unerwarteter Fehler ist aufgetreten; es wurde nichts geändert. Bitte erneut versuchen."
-# Non-answer notices of the assistant disclose the AI (the view's footer shows it too).
 NOT_ALLOWED_PAGE = (
     '<!doctype html><html lang="de"><meta charset="utf-8"><title>Referat Digitalisierung</title>'
     '<p>{message}</p><p><a href="{href}">{label}</a></p></html>'
 )
+# What the view is; shown with the configurable notice disclosure (BOT_NOTICE_DISCLOSURE).
 VIEW_NOTE = (
     "Diese Ansicht gehört zum KI-Assistenten (ASB Richtlinien-Assistent). Sie zeigt die Texte, aus "
     "denen er antwortet; beantwortet wird nur, was hier freigegeben ist."
@@ -243,7 +243,7 @@ def routes(services: Services) -> list[Route]:
             "sprachmodell": bool(s.llm),
             "hochladen_max_mb": s.upload_max_mb,
             "index": {"gebaut": manifest.get("built_at") if manifest else None, **rebuilder.state()},
-            "hinweis": VIEW_NOTE,
+            "hinweis": f"{VIEW_NOTE} {s.notice_disclosure}",
         }
 
     async def update_index(request: Request, who: str) -> Any:

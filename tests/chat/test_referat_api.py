@@ -309,3 +309,10 @@ def test_a_proposal_from_picks_is_shown_and_accepted_in_one_click(api) -> None:
     _wait_for_builds(builds, 1)  # a released document's new questions reach the index
     again = client.post("/referat/api/documents/bestand/vorschlag/auswahl/annehmen", headers=_as("bernd"))
     assert again.status_code == 404 and _german_sentence(again)
+
+
+def test_the_view_discloses_the_ai(api) -> None:
+    client, settings, _ = api
+    shown = client.get("/referat/api/status", headers=_as("anna")).json()
+    assert settings.notice_disclosure in shown["hinweis"] and "KI-Assistent" in shown["hinweis"]
+    assert shown["angemeldet"] == "anna" and shown["vier_augen"] is True
