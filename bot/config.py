@@ -182,6 +182,25 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     """Gespräche, Rückmeldungen und Protokoll, die älter sind, löscht `python -m bot retention`."""
 
+    # The Referat's view in the browser (/referat, bot/chat/referat_api.py).
+    # Four eyes: "Freigeben" only by a Referat member who did not write the version released.
+    # "auto" switches it on as soon as two Referat accounts are known (users file, referat_users,
+    # or two people in the change history); "on" always, "off" never.
+    four_eyes: Literal["auto", "on", "off"] = "auto"
+    """Vier-Augen-Prinzip beim Freigeben in der Ansicht des Referats: `auto` (an, sobald zwei Konten des
+    Referats bekannt sind), `on` oder `off`."""
+    # Uploads: the largest file taken (nginx's body limit on the upload route follows it), the
+    # most a Word file may unpack to, and the time and memory one conversion may use (it runs in
+    # a process of its own, so a PDF that hangs the parser is stopped, not the chat).
+    upload_max_mb: int = Field(default=20, ge=1, le=200)
+    """Größte Datei, die die Ansicht des Referats annimmt, in MB (nginx' Grenze der Upload-Route folgt)."""
+    upload_unpacked_mb: int = Field(default=100, ge=1)
+    """So viele MB darf eine hochgeladene Word-Datei ausgepackt höchstens belegen (Schutz vor Zip-Bomben)."""
+    convert_timeout_s: float = Field(default=30.0, gt=0)
+    """Sekunden, die die Umwandlung eines Uploads dauern darf; danach wird sie abgebrochen."""
+    convert_memory_mb: int = Field(default=1024, ge=256)
+    """Speicher in MB, den der Prozess der Umwandlung eines Uploads belegen darf."""
+
     contact_document: str = "referat-digitalisierung"
     """Dokument mit den Ansprechpersonen, das jede Ablehnung zitiert."""
     assistant_name: str = "ASB Richtlinien-Assistent"

@@ -421,6 +421,7 @@ def configure() -> None:
     from chainlit.server import app as server
 
     from bot.chat.history import RedactingDataLayer
+    from bot.chat.referat_api import install_view
 
     try:
         settings = _holder.settings
@@ -444,6 +445,12 @@ def configure() -> None:
         ]
     cl.data_layer(lambda: RedactingDataLayer(settings))
     server.add_middleware(SecurityHeaders)
+    install_view(server, settings, _loaded_embeddings)
+
+
+async def _loaded_embeddings() -> object:
+    """The model the chat has loaded, for the Referat view's self-check and drafts."""
+    return (await _holder.get()).index.embeddings
 
 
 configure()

@@ -29,6 +29,7 @@ def build_app() -> typer.Typer:
     app.command()(curation.fragen)
     app.command(name="eval")(quality.evaluate)
     app.command()(quality.tune)
+    app.command()(quality.lernschleife)
     app.command()(quality.report)
     app.command()(quality.bench)
     users = typer.Typer(

@@ -130,7 +130,7 @@ def import_files(
     """
     from tqdm import tqdm
 
-    from bot.ops.importer import import_file
+    from bot.curation.importer import import_file
 
     settings = run_settings()
     failures = 0

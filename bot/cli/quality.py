@@ -103,6 +103,34 @@ def tune(
         )
 
 
+def lernschleife(
+    gold: Annotated[list[str], typer.Argument(help=GOLD_HELP)],
+) -> None:
+    """Misst die Lernschleife: Auswahl nach Rückfragen → Vorschläge → übernommen → neu bewertet (Tuning-Sets).
+
+    Die eine Hälfte der Fragen wählt bei Rückfragen die richtige Stelle; die unmarkierten Vorschläge
+    daraus werden übernommen, und die andere Hälfte wird vorher und nachher bewertet. Alles auf
+    einer Kopie des Korpus.
+
+    Examples:
+
+      python -m bot lernschleife tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+    """
+    from bot.ops.evaluate import GoldSet
+    from bot.ops.pickloop import format_loop, run_loop
+    from bot.pipeline.assistant import Assistant
+
+    settings = run_settings().model_copy(update={"audit": False})
+    try:
+        base = Assistant.load(settings)
+        for spec in gold:
+            typer.echo(format_loop(spec, run_loop(base, GoldSet.parse(spec))))
+    except OSError as exc:
+        fail(f"Gold-Datei oder Ordner nicht lesbar: {exc.filename}")
+    except BotError as exc:
+        fail(str(exc))
+
+
 def report(
     since: Annotated[str | None, typer.Option(help="Ab Datum (JJJJ-MM-TT).")] = None,
     until: Annotated[str | None, typer.Option(help="Bis Datum (JJJJ-MM-TT).")] = None,

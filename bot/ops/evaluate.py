@@ -176,7 +176,7 @@ def _outcome(gold: GoldQuestion, turn: Turn, index: LoadedIndex) -> Outcome:
     if retrieval is None:  # small talk: answered with the fixed reply, never searched
         return Outcome(gold, None, answer.kind, 0.0, None, smalltalk=answer.kind is AnswerKind.SMALLTALK)
     rank = next(
-        (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
+        (n for n, hit in enumerate(retrieval.hits[:5], 1) if passage_answers(gold, hit.passage, index)), None
     )
     return Outcome(
         gold=gold,
@@ -185,14 +185,14 @@ def _outcome(gold: GoldQuestion, turn: Turn, index: LoadedIndex) -> Outcome:
         confidence=retrieval.confidence,
         top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
         right=turn.decision.right if turn.decision is not None else 0.0,
-        offered_right=any(_answers(gold, h.passage, index) for h in retrieval.choices),
+        offered_right=any(passage_answers(gold, h.passage, index) for h in retrieval.choices),
         signals=retrieval.signals,
         readings=retrieval.readings,
         quality=_answer_quality(gold, answer if answer.kind is AnswerKind.ANSWER else None),
     )
 
 
-def _answers(gold: GoldQuestion, passage: Passage, index: LoadedIndex) -> bool:
+def passage_answers(gold: GoldQuestion, passage: Passage, index: LoadedIndex) -> bool:
     """A passage answers when it holds an expected snippet; an outline, when a passage it lists does."""
     if passage.is_outline:
         return any(gold.answered_by(p) for p in map(index.passage, passage.parts) if p is not None)

@@ -23,7 +23,13 @@ def fake():
         yield server
 
 
-def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 5.0) -> Assistant:
+def _assistant(
+    assistant: Assistant,
+    fake: FakeLLM,
+    mode: str,
+    timeout: float = 5.0,
+    bands: dict[str, float] = ALWAYS_ANSWER,
+) -> Assistant:
     """The assistant with a language model, answering at once where the texts touch the question
     (the model writes only answers given at once: never a question asked back, never a refusal)."""
     settings = Settings(
@@ -34,7 +40,7 @@ def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 
         llm_base_url=fake.url,
         llm_api_key="test-key",
         llm_timeout=timeout,
-        decision_file=decision_file(Path(tempfile.mkdtemp(prefix="bot-test-")), **ALWAYS_ANSWER),
+        decision_file=decision_file(Path(tempfile.mkdtemp(prefix="bot-test-")), **bands),
     )
     return Assistant(settings, assistant.index)
 
@@ -82,7 +88,8 @@ def test_only_passages_and_the_redacted_question_reach_the_model(assistant, fake
 
 def test_refusals_never_ask_the_model(assistant, fake) -> None:
     fake.requests.clear()
-    answer = _assistant(assistant, fake, "good").ask("Wie wird das Wetter morgen?").answer
+    refusing = {"answer_in_scope": 1.01, "choice_in_scope": 1.01}
+    answer = _assistant(assistant, fake, "good", bands=refusing).ask("Wie wird das Wetter morgen?").answer
     assert answer.abstained and answer.generator == "extractive" and fake.requests == []
 
 
