@@ -9,7 +9,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast setup index system-packages lint eval audit clean
+.PHONY: run test test-fast setup index system-packages lint eval audit clean thesaurus
 
 run: setup index
 	@echo "Chat startet auf http://localhost:$(PORT) …"
@@ -65,6 +65,14 @@ lint: setup
 	$(BIN)/ruff check bot tests
 	$(BIN)/ruff format --check bot tests
 	$(BIN)/mypy
+	$(BIN)/python -m bot docs --check
+
+# The OpenThesaurus table beside bot/pipeline/german.py, derived anew from Debian's mythes-de
+# (only when the thesaurus is to be updated: the table is checked in, CI needs no apt for it).
+thesaurus: setup
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mythes-de) </dev/null
+	$(BIN)/python -c "from bot.pipeline.thesaurus import write_table; \
+		print(write_table('$$(dpkg-query -W -f='$${Version}' mythes-de)'), 'Synonymgruppen')"
 
 eval: setup index
 	$(BIN)/python -m bot eval tests/gold/dev.jsonl tests/gold/holdout.jsonl

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from bot.locks import exclusive
+
+# One line of a log: a JSON object as json.loads gives it.
+Record = dict[str, Any]
 
 
 def now() -> str:
     """The time stamp every record carries: UTC, to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 class JsonLines:
@@ -34,13 +26,13 @@ class JsonLines:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def append(self, record: dict) -> None:
+    def append(self, record: Record) -> None:
         """Add one record (one write, so a reader never sees half a line)."""
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        with _locked(self.path) as fd:
+        with exclusive(self.path) as fd:
             os.write(fd, data)
 
-    def read(self) -> list[dict]:
+    def read(self) -> list[Record]:
         """All records; a damaged line (say, from a full disk) is skipped, not fatal."""
         if not self.path.is_file():
             return []
@@ -54,11 +46,11 @@ class JsonLines:
                 records.append(record)
         return records
 
-    def prune(self, keep: Callable[[dict], bool]) -> int:
+    def prune(self, keep: Callable[[Record], bool]) -> int:
         """Drop the records `keep` rejects; returns how many went. The file is replaced atomically."""
         if not self.path.is_file():
             return 0
-        with _locked(self.path):
+        with exclusive(self.path):
             records = self.read()
             kept = [r for r in records if keep(r)]
             if len(kept) == len(records):
@@ -70,11 +62,12 @@ class JsonLines:
         return len(records) - len(kept)
 
 
-def older_than(days: int, today: dt.datetime | None = None) -> Callable[[dict], bool]:
-    """A `keep` test for prune: records whose time lies within the last `days` days."""
+def within_days(days: int, today: dt.datetime | None = None) -> Callable[[Record], bool]:
+    """A `keep` test for prune: true for records whose time lies within the last `days` days
+    (and for records without a readable time, which are never silently lost)."""
     cutoff = (today or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
 
-    def keep(record: dict) -> bool:
+    def keep(record: Record) -> bool:
         try:
             stamp = dt.datetime.fromisoformat(str(record.get("time", "")))
         except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bot.jsonl import JsonLines, older_than
+from bot.jsonl import JsonLines, within_days
 
 
 def test_retention_keeps_recent_and_undated_lines(tmp_path: Path) -> None:
@@ -14,6 +14,6 @@ def test_retention_keeps_recent_and_undated_lines(tmp_path: Path) -> None:
     for stamp in ("2026-01-01T10:00:00+00:00", "2026-11-20T10:00:00+00:00", "kaputt"):
         log.append({"time": stamp})
     (tmp_path / "x.jsonl").open("a").write("{halbe Zeile\n")
-    assert log.prune(older_than(90, today)) == 1
+    assert log.prune(within_days(90, today)) == 1
     assert [r["time"] for r in log.read()] == ["2026-11-20T10:00:00+00:00", "kaputt"]
-    assert log.prune(older_than(90, today)) == 0
+    assert log.prune(within_days(90, today)) == 0

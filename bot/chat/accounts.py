@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import bcrypt
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.config import Settings
 from bot.errors import BotError
 
-STAFF = "mitarbeitende"
-REFERAT = "referat"
+STAFF: Final = "mitarbeitende"
+REFERAT: Final = "referat"
 Role = Literal["mitarbeitende", "referat"]
 MIN_PASSWORD = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
@@ -148,7 +148,8 @@ def verify(path: Path, name: str, password: str) -> Verification:
         ok = bcrypt.checkpw(secret, digest) and account is not None and digest != _DUMMY_HASH
     except ValueError:  # a damaged hash in the file
         ok = False
-    return Verification(Identity(name, account.rolle, "password") if ok else None, account is not None)
+    identity = Identity(name, account.rolle, "password") if ok and account is not None else None
+    return Verification(identity, account is not None)
 
 
 def check_password(path: Path, name: str, password: str) -> Identity | None:

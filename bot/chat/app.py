@@ -13,19 +13,22 @@ import functools
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 import chainlit as cl
 from chainlit.config import HeaderLink
 from chainlit.config import config as chainlit_config
-from chainlit.types import ThreadDict
+from chainlit.types import CommandDict, ThreadDict
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.chat import accounts, signin
-from bot.chat.ratelimit import Pace, slow_down_note
+from bot.chat.ratelimit import Pace, Verdict, slow_down_note
 from bot.config import Settings
 from bot.errors import BotError
-from bot.pipeline.answer import Answer
-from bot.pipeline.assistant import Assistant, error_answer
+from bot.pipeline.answer import NONE_OF_THEM, Answer, heading_of
+from bot.pipeline.assistant import NOTHING_CHOSEN, Assistant, error_answer
+from bot.pipeline.decide import AnswerKind
 from bot.pipeline.markdown import literal
 from bot.pipeline.render import chat as chat_rendering
 
@@ -47,15 +50,27 @@ REPORT_COMMAND = "Wissenslücken"
 STATUS_COMMAND = "Korpus-Status"
 SELFCHECK_COMMAND = "Selbsttest"
 REPORT_DAYS = 30
+
+
+def _command(name: str, icon: str, description: str) -> CommandDict:
+    """A Referat view offered as a chat command (typed after "/"), not as a composer button."""
+    return {
+        "id": name,
+        "icon": icon,
+        "description": description,
+        "button": False,
+        "persistent": False,
+        "selected": False,
+    }
+
+
 COMMANDS = [
-    {"id": REPORT_COMMAND, "icon": "chart-bar", "description": f"Bericht der letzten {REPORT_DAYS} Tage"},
-    {"id": STATUS_COMMAND, "icon": "library", "description": "Dokumente, Status und Index"},
-    {
-        "id": SELFCHECK_COMMAND,
-        "icon": "list-checks",
-        "description": "Finden die Beispielfragen ihren Abschnitt?",
-    },
+    _command(REPORT_COMMAND, "chart-bar", f"Bericht der letzten {REPORT_DAYS} Tage"),
+    _command(STATUS_COMMAND, "library", "Dokumente, Status und Index"),
+    _command(SELFCHECK_COMMAND, "list-checks", "Finden die Beispielfragen ihren Abschnitt?"),
 ]
+# The buttons of a question asked back: a candidate, or "Nichts davon".
+PICK_ACTION = "auswahl"
 NOT_ALLOWED = "Diese Ansicht ist dem Referat Digitalisierung vorbehalten."
 OPEN_NOTE = "Ohne Anmeldung – nur auf diesem Rechner erreichbar"
 # Sent with every HTTP response Chainlit serves (it allows no header settings of its own).
@@ -219,7 +234,7 @@ async def _referat_view(command: str) -> None:
         except OSError as exc:  # the self-check copies the index into a temporary folder
             content = literal(f"Die Ansicht konnte eine Datei nicht lesen oder schreiben ({exc.strerror}).")
     await cl.Message(
-        content=f"{content}\n\n_{literal(settings.error_disclosure)}_", author=settings.assistant_name
+        content=f"{content}\n\n_{literal(settings.notice_disclosure)}_", author=settings.assistant_name
     ).send()
 
 
@@ -231,9 +246,9 @@ async def _paced() -> bool:
     if pace is None:
         pace = Pace(settings.questions_per_minute, settings.question_burst)
         cl.user_session.set("pace", pace)
-    verdict = pace.admit()
+    verdict: Verdict = pace.admit()
     if verdict.note:
-        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.error_disclosure)}_"
+        note = f"{literal(slow_down_note(verdict.wait_s))}\n\n_{literal(settings.notice_disclosure)}_"
         await cl.Message(content=note, author=settings.assistant_name).send()
     return verdict.allowed
 
@@ -247,41 +262,110 @@ async def on_message(message: cl.Message) -> None:
         await _referat_view(message.command)
         return
     history: list[str] = cl.user_session.get("history") or []
+    answer = await _answer(message.content, history)
+    if answer.error is None:
+        cl.user_session.set("history", [*history, answer.question][-HISTORY_TURNS:])
+    await _send(answer)
+
+
+@cl.action_callback(PICK_ACTION)
+async def on_pick(action: cl.Action) -> None:
+    """A candidate (or "Nichts davon") picked from a question asked back: the original question
+    answered from that passage, and the conversation goes on from there."""
+    if not await _paced():
+        return
+    question = str(action.payload.get("question", ""))
+    choice = str(action.payload.get("choice", ""))
+    offered: list[cl.Action] = cl.user_session.get("offered") or []
+    for button in offered:  # one pick per question asked back
+        await button.remove()
+    cl.user_session.set("offered", [])
+    history: list[str] = cl.user_session.get("history") or []
+    earlier = history[:-1] if history and history[-1] == question else history
+    answer = await _answer(question, earlier, choice=choice)
+    if answer.kind is AnswerKind.ANSWER:
+        # Follow-ups read the question with the rule the person chose.
+        picked = f"{answer.question} ({heading_of(answer.sources[0].passage)})"
+        cl.user_session.set("history", [*earlier, picked][-HISTORY_TURNS:])
+    await _send(answer)
+
+
+async def _answer(question: str, history: list[str], *, choice: str | None = None) -> Answer:
+    """The assistant's answer on the shared path; every failure an answer that discloses the AI."""
     draft: cl.Message | None = None
     try:
         assistant = await _holder.get()
-        on_token = None
+        on_token: Callable[[str], None] | None = None
         if assistant.settings.llm:
             # The language model's draft streams in; the verified answer then replaces it.
             draft = cl.Message(content="", author=assistant.settings.assistant_name)
-            loop = asyncio.get_running_loop()
-
-            def on_token(token: str) -> None:
-                asyncio.run_coroutine_threadsafe(draft.stream_token(token), loop).result(timeout=10)
-
+            on_token = _streamer(draft, asyncio.get_running_loop())
+        user = cl.user_session.get("user")
+        identifier = user.identifier if user is not None else None
+        ask = functools.partial(
+            assistant.ask, question, history, "ui", on_token, choice=choice, user=identifier
+        )
         # Extractive answers are pure CPU: a few at a time. A language model's answer mostly
         # waits on the network, so it takes no slot.
-        async with contextlib.nullcontext() if on_token else _holder.slots:
-            answer = await cl.make_async(assistant.ask)(message.content, history, "ui", on_token)
+        async with contextlib.nullcontext() if on_token is not None else _holder.slots:
+            turn = await cl.make_async(ask)()
+        return turn.answer
     except BotError as exc:
-        answer = error_answer(message.content, str(exc), _holder.settings_or_defaults())
+        return error_answer(question, str(exc), _holder.settings_or_defaults())
     except Exception:
         log.exception("Antwort fehlgeschlagen")
-        answer = error_answer(message.content, UNEXPECTED, _holder.settings_or_defaults())
-    if answer.error is None:
-        cl.user_session.set("history", [*history, answer.question][-HISTORY_TURNS:])
-    if draft is not None:
-        await draft.remove()
+        return error_answer(question, UNEXPECTED, _holder.settings_or_defaults())
+    finally:
+        if draft is not None:
+            await draft.remove()
+
+
+def _streamer(draft: cl.Message, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+    def on_token(token: str) -> None:
+        asyncio.run_coroutine_threadsafe(draft.stream_token(token), loop).result(timeout=10)
+
+    return on_token
+
+
+async def _send(answer: Answer) -> None:
+    """The answer as a message with its sources beside it; a question asked back with one button
+    per candidate and "Nichts davon"."""
     content, elements = render(answer)
     author = _holder.settings_or_defaults().assistant_name
+    actions = _pick_buttons(answer)
     # The provenance travels with the message into the history, where feedback finds it.
     metadata = {"provenance": answer.provenance()}
-    await cl.Message(content=content, elements=elements, author=author, metadata=metadata).send()
+    await cl.Message(
+        content=content, elements=elements, author=author, metadata=metadata, actions=actions
+    ).send()
+    cl.user_session.set("offered", actions)
     if elements:
         # Since 2.11 Chainlit opens the side view by itself with the side elements of the whole
         # chat under the last one's name (Chainlit issues #2932, #2979): close it, a click on
         # "Quelle n" opens exactly that passage.
         await cl.ElementSidebar.set_elements([])
+
+
+def _pick_buttons(answer: Answer) -> list[cl.Action]:
+    """One button per candidate of a question asked back, then "Nichts davon"; none otherwise."""
+    if answer.kind is not AnswerKind.CHOICE:
+        return []
+    buttons = [
+        cl.Action(
+            name=PICK_ACTION,
+            payload={"question": answer.question, "choice": s.passage.id},
+            label=f"{s.n}. {heading_of(s.passage)}",
+            tooltip=f"{s.passage.label} – aus dieser Stelle antworten",
+        )
+        for s in answer.choices
+    ]
+    nothing = cl.Action(
+        name=PICK_ACTION,
+        payload={"question": answer.question, "choice": NOTHING_CHOSEN},
+        label=NONE_OF_THEM,
+        tooltip="Keine dieser Stellen: Kontakt zum Referat Digitalisierung",
+    )
+    return [*buttons, nothing]
 
 
 @functools.cache
@@ -294,12 +378,12 @@ async def _password(username: str, password: str) -> cl.User | None:
     return _user(await _password_gate().sign_in(username, password, signin.current_attempt()))
 
 
-async def _header(headers) -> cl.User | None:
+async def _header(headers: Headers) -> cl.User | None:
     return _user(accounts.from_headers(headers, _holder.settings))
 
 
 async def _oauth(
-    provider_id: str, token: str, raw: dict, default_user: cl.User, id_token=None
+    provider_id: str, token: str, raw: dict[str, str], default_user: cl.User, id_token: str | None = None
 ) -> cl.User | None:
     return _user(accounts.from_entra(provider_id, raw, default_user.identifier, _holder.settings))
 
@@ -337,6 +421,7 @@ def configure() -> None:
     from chainlit.server import app as server
 
     from bot.chat.history import RedactingDataLayer
+    from bot.chat.referat_api import install_view
 
     try:
         settings = _holder.settings
@@ -360,6 +445,12 @@ def configure() -> None:
         ]
     cl.data_layer(lambda: RedactingDataLayer(settings))
     server.add_middleware(SecurityHeaders)
+    install_view(server, settings, _loaded_embeddings)
+
+
+async def _loaded_embeddings() -> object:
+    """The model the chat has loaded, for the Referat view's self-check and drafts."""
+    return (await _holder.get()).index.embeddings
 
 
 configure()

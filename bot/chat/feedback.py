@@ -6,7 +6,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from bot.jsonl import JsonLines, now
+from bot.jsonl import JsonLines, Record, now
 from bot.pipeline.privacy import redact
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -39,7 +39,7 @@ class FeedbackLog(JsonLines):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir / FEEDBACK_FILE)
 
-    def record(self, *, value: int, comment: str | None, message_id: str, provenance: dict) -> dict:
+    def record(self, *, value: int, comment: str | None, message_id: str, provenance: Record) -> Record:
         """One line: the rating, its reasons, the redacted comment and the answer's provenance."""
         line = {
             "time": now(),

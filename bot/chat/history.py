@@ -11,22 +11,24 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from chainlit.element import Element
+from chainlit.step import StepDict
 from chainlit.types import Feedback
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat import throttle
 from bot.chat.database import UNREACHABLE, create_tables, open_engine, prepare
 from bot.chat.feedback import FeedbackLog
 from bot.config import Settings
 from bot.errors import BotError
-from bot.jsonl import older_than
-from bot.pipeline.audit import AuditLog
+from bot.jsonl import within_days
+from bot.pipeline.audit import AuditLog, PickLog
 from bot.pipeline.privacy import redact
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ async def ensure_schema(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _loads(raw: object) -> dict:
+def _loads(raw: object) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
     try:
@@ -151,14 +153,21 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         super().__init__(conninfo=prepare(settings), user_thread_limit=200)
         # Chainlit's own engine (never connected) has neither WAL nor a pool sized for load.
         self.engine = open_engine(settings)
-        self.async_session = sessionmaker(bind=self.engine, expire_on_commit=False, class_=AsyncSession)
+        self.async_session = async_sessionmaker(bind=self.engine, expire_on_commit=False, class_=AsyncSession)
         self.feedback_log = FeedbackLog(settings.data_dir)
 
-    async def create_element(self, element) -> None:
+    async def create_element(self, element: Element) -> None:
         """Source passages are not stored twice: the answer names each source with title, section
         and stand, and the corpus keeps the text (Chainlit would need a file store for them)."""
 
-    async def update_thread(self, thread_id, name=None, user_id=None, metadata=None, tags=None):
+    async def update_thread(
+        self,
+        thread_id: str,
+        name: str | None = None,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
         """Thread names are the first question: redacted. So are the questions in the metadata:
         Chainlit stores the user session there when a session ends, and its "history" holds
         the conversation's questions as typed (bot/app.py keeps them for follow-ups)."""
@@ -169,13 +178,13 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
             thread_id, name=redact(name) if name else name, user_id=user_id, metadata=metadata, tags=tags
         )
 
-    async def create_step(self, step_dict):
+    async def create_step(self, step_dict: StepDict) -> None:
         """Inputs (the question, also in Chainlit's "run" steps) and every output but the answer's
         are stored redacted; answers are quotes from released documents and keep their wording."""
-        step_dict = {**step_dict, "input": redact(step_dict.get("input") or "")}
-        if step_dict.get("type") != "assistant_message":
-            step_dict["output"] = redact(step_dict.get("output") or "")
-        await super().create_step(step_dict)
+        redacted: StepDict = {**step_dict, "input": redact(step_dict.get("input") or "")}
+        if redacted.get("type") != "assistant_message":
+            redacted["output"] = redact(redacted.get("output") or "")
+        await super().create_step(redacted)
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
         """Store the rating (comment redacted) and log it with the rated answer's provenance."""
@@ -188,7 +197,7 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         )
         return feedback_id
 
-    async def _provenance(self, step_id: str) -> dict:
+    async def _provenance(self, step_id: str) -> dict[str, Any]:
         """The provenance of the rated answer. Chainlit rates the run that produced the answer
         (with the steps hidden), so the answer may be the run's latest assistant message."""
         rows = await self.execute_sql(
@@ -198,7 +207,7 @@ class RedactingDataLayer(SQLAlchemyDataLayer):
         )
         for row in rows if isinstance(rows, list) else []:
             provenance = _loads(row.get("metadata")).get("provenance")
-            if provenance:
+            if isinstance(provenance, dict) and provenance:
                 return provenance
         return {}
 
@@ -211,6 +220,7 @@ class Pruned:
     audit_lines: int
     feedback_lines: int
     signin_failures: int = 0
+    pick_lines: int = 0
 
 
 async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], user: str | None = None) -> int:
@@ -235,22 +245,24 @@ async def _delete_threads(settings: Settings, where: sa.ColumnElement[bool], use
 
 
 async def apply_retention(settings: Settings, days: int, today: dt.datetime | None = None) -> Pruned:
-    """Delete conversations, audit and feedback lines and sign-in failures older than `days` days."""
+    """Delete conversations, audit, feedback and pick lines and sign-in failures older than `days` days."""
     now = today or dt.datetime.now(dt.UTC)
     # Chainlit writes createdAt as naive ISO time plus "Z"; ISO strings compare in time order.
     cutoff = (now - dt.timedelta(days=days)).replace(tzinfo=None).isoformat()
     threads = await _delete_threads(settings, THREADS.c.createdAt < cutoff)
-    keep = older_than(days, now)
+    keep = within_days(days, now)
     return Pruned(
         threads=threads,
         audit_lines=AuditLog(settings.data_dir).prune(keep),
         feedback_lines=FeedbackLog(settings.data_dir).prune(keep),
         signin_failures=await throttle.prune(settings, days, now.timestamp()),
+        pick_lines=PickLog(settings.data_dir).prune(keep),
     )
 
 
 async def forget_user(settings: Settings, identifier: str) -> int:
-    """Delete every conversation of one account, its record and its sign-in failures and counts
-    (a person's data); the conversations deleted."""
+    """Delete every conversation of one account, its record, its picks and its sign-in failures
+    and counts (a person's data); the conversations deleted."""
     await throttle.forget(settings, identifier)
+    PickLog(settings.data_dir).forget(identifier)
     return await _delete_threads(settings, THREADS.c.userIdentifier == identifier, user=identifier)

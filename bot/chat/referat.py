@@ -14,6 +14,7 @@ from bot.pipeline.index import read_manifest
 from bot.pipeline.markdown import cell
 
 log = logging.getLogger(__name__)
+REFERAT_PAGE = "/referat"  # the Referat's view in the browser (bot/chat/referat_api.py)
 
 
 def corpus_status_markdown(settings: Settings, today: dt.date | None = None) -> str:
@@ -40,6 +41,7 @@ def corpus_status_markdown(settings: Settings, today: dt.date | None = None) -> 
         else:
             served = "ältere Fassung – `python -m bot index` fehlt"
         rows.append(f"| {cell(m.titel)} (`{doc.id}`) | {m.status} | {m.stand} | {valid} | {served} |")
+    rows += ["", f"Dokumente hochladen, prüfen, freigeben und zurückziehen: im Browser unter {REFERAT_PAGE}"]
     errors, warnings, _ = check_corpus(settings.corpus_dir)
     rows += ["", "**Prüfung (`python -m bot check`)**"]
     rows += [f"- Fehler: {cell(e)}" for e in errors] + [f"- Hinweis: {cell(w)}" for w in warnings] or [

@@ -18,11 +18,14 @@ from bot.chat.feedback import FeedbackLog
 from bot.chat.signin_rules import SignInSummary
 from bot.config import Settings
 from bot.errors import BotError
-from bot.pipeline.audit import AuditLog
+from bot.jsonl import Record
+from bot.pipeline.audit import AuditLog, PickLog
 from bot.pipeline.german import stopwords, words
 from bot.pipeline.index import read_manifest
 from bot.pipeline.markdown import cell
 
+# The role guesses had in refusals before questions were asked back (audit lines of that time).
+OLD_GUESS_ROLE = "hint"
 SIMILAR = 60.0  # rapidfuzz token_set_ratio above which two refused questions form one group
 UNREADABLE = "nicht abrufbar: die Chat-Datenbank antwortet nicht"
 log = logging.getLogger(__name__)
@@ -55,14 +58,24 @@ class GapReport:
 
     since: str | None
     until: str | None
-    answers: int
-    refused: int
+    answers: int  # questions asked (every kind of reply but errors)
+    refused: int  # refused, or asked back and answered with "Nichts davon"
     refused_groups: list[QuestionGroup]
-    negative_feedback: list[dict]
+    negative_feedback: list[Record]
     cited: list[tuple[str, int]]
     never_cited: list[str]
     # Failed password sign-ins (bot/chat/throttle.py); None if the chat database could not be read.
     signins: SignInSummary | None = None
+    asked_back: int = 0  # questions asked back which rule was meant
+    # Staff's picks after a question asked back, per section (document#heading): their own
+    # words for the rule, which `python -m bot fragen --aus-auswahl` proposes as example questions.
+    picks: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def gap_questions(self) -> list[str]:
+        """The stored (redacted) questions that were declined or disliked: what may become an
+        example question (`fragen --aus-luecke`)."""
+        declined = [q for g in self.refused_groups for q in g.questions]
+        return declined + [str(f.get("question", "")) for f in self.negative_feedback if f.get("question")]
 
     def to_json(self) -> dict[str, object]:
         """The report as one JSON object."""
@@ -70,7 +83,9 @@ class GapReport:
             "since": self.since,
             "until": self.until,
             "answers": self.answers,
+            "asked_back": self.asked_back,
             "refused": self.refused,
+            "picks": [{"section": where, "questions": questions} for where, questions in self.picks],
             "refused_groups": [
                 {
                     "example": g.example,
@@ -107,30 +122,48 @@ def group_questions(questions: list[str], guesses: list[str | None] | None = Non
     return sorted((g for _, g in groups), key=lambda g: -g.count)
 
 
-def _guess(line: dict) -> str | None:
+def _guess(line: Record) -> str | None:
     """The passage a declined answer offered as a guess (audit lines before roles have none)."""
-    return next((p["id"] for p in line.get("passages", []) if p.get("role") == "hint"), None)
+    return next((p["id"] for p in line.get("passages", []) if p.get("role") == OLD_GUESS_ROLE), None)
 
 
-def _in_range(line: dict, since: dt.date | None, until: dt.date | None) -> bool:
+def kind_of(line: Record) -> str:
+    """What an audit line records: its kind, or for lines written before kinds, from `abstained`."""
+    kind = line.get("kind")
+    if isinstance(kind, str):
+        return kind
+    return "error" if line.get("error") else "refusal" if line.get("abstained") else "answer"
+
+
+def _in_range(line: Record, since: dt.date | None, until: dt.date | None) -> bool:
     day = dt.date.fromisoformat(str(line.get("time", ""))[:10])
     return (since is None or day >= since) and (until is None or day <= until)
 
 
 def build_report(
-    audit: list[dict],
-    feedback: list[dict],
+    audit: list[Record],
+    feedback: list[Record],
     documents: list[str],
     since: dt.date | None = None,
     until: dt.date | None = None,
     signins: SignInSummary | None = None,
+    picks: list[Record] | None = None,
 ) -> GapReport:
-    """Combine audit lines (and feedback, and the sign-in failures) into the report for a time range."""
-    lines = [ln for ln in audit if not ln.get("error") and _in_range(ln, since, until)]
-    declined = [ln for ln in lines if ln.get("abstained")]
+    """Combine audit lines (and feedback, the picks after questions asked back, and the sign-in
+    failures) into the report for a time range."""
+    lines = [ln for ln in audit if kind_of(ln) != "error" and _in_range(ln, since, until)]
+    chosen = [p for p in picks or [] if _in_range(p, since, until)]
+    # "Nichts davon": none of the rules offered was meant, a gap as much as a refusal.
+    declined = [ln for ln in lines if kind_of(ln) == "refusal"] + [p for p in chosen if not p.get("picked")]
+    by_section: dict[str, list[str]] = {}
+    for p in chosen:
+        if p.get("picked"):
+            by_section.setdefault(f"{p.get('doc_id')}#{p.get('section')}", []).append(
+                str(p.get("question", ""))
+            )
     cited: Counter[str] = Counter()
     for ln in lines:
-        if not ln.get("abstained"):
+        if kind_of(ln) == "answer":
             for doc in {p["id"].split("#", 1)[0] for p in ln.get("passages", [])}:
                 cited[doc] += 1
     negative = [f for f in feedback if f.get("value", 1) <= 0 and _in_range(f, since, until)]
@@ -144,6 +177,8 @@ def build_report(
         cited=cited.most_common(),
         never_cited=sorted(d for d in documents if d not in cited),
         signins=signins,
+        asked_back=sum(kind_of(ln) == "choice" for ln in lines),
+        picks=sorted(by_section.items(), key=lambda item: -len(item[1])),
     )
 
 
@@ -160,13 +195,16 @@ def _span(report: GapReport) -> str:
 
 
 def _summary(report: GapReport) -> str:
-    return f"{report.answers} Fragen, davon {report.refused} nicht beantwortet."
+    return (
+        f"{report.answers} Fragen, davon {report.asked_back} zurückgefragt und "
+        f"{report.refused} nicht beantwortet."
+    )
 
 
 def sections(report: GapReport) -> list[Section]:
     """The report's parts, in order; the text and Markdown renderings both come from these."""
 
-    def feedback_line(f: dict) -> str:
+    def feedback_line(f: Record) -> str:
         comment = f": {f['comment']}" if f.get("comment") else ""
         return f"„{f.get('question', '')}“ – {f.get('reason') or 'ohne Grund'}{comment}"
 
@@ -174,6 +212,10 @@ def sections(report: GapReport) -> list[Section]:
         Section(
             "Nicht beantwortete Fragen (gruppiert)",
             [g.line() for g in report.refused_groups],
+        ),
+        Section(
+            "Auswahl nach Rückfragen (Vorschläge für Beispielfragen)",
+            [f"{len(qs)}× {where}: " + ", ".join(f"„{q}“" for q in qs[:5]) for where, qs in report.picks],
         ),
         Section("Negative Rückmeldungen", [feedback_line(f) for f in report.negative_feedback]),
         Section("Meistzitierte Dokumente", [f"{n}× {d}" for d, n in report.cited]),
@@ -187,10 +229,16 @@ TO_EXAMPLE = (
     "Eine Frage als Beispielfrage des passenden Abschnitts übernehmen: "
     'python -m bot fragen --aus-luecke "FRAGE" --abschnitt "DOKUMENT#Überschrift"'
 )
+# ... and from staff's picks to proposals, reviewed as drafted ones.
+PICKS_TO_PROPOSALS = (
+    "Die Auswahl als Vorschläge für Beispielfragen (zum Prüfen, dann fragen --annehmen): "
+    "python -m bot fragen --aus-auswahl"
+)
 
 
 def _to_example(report: GapReport) -> list[str]:
-    return [TO_EXAMPLE] if report.refused_groups or report.negative_feedback else []
+    steps = [TO_EXAMPLE] if report.refused_groups or report.negative_feedback else []
+    return steps + ([PICKS_TO_PROPOSALS] if report.picks else [])
 
 
 def format_report(report: GapReport) -> str:
@@ -230,4 +278,5 @@ def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date 
         since,
         until,
         signins,
+        PickLog(settings.data_dir).read(),
     )

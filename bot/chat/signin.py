@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -175,6 +176,7 @@ class PasswordGate:
         if settings.users_file is None:
             raise BotError("Passwort-Anmeldung braucht BOT_USERS_FILE.")
         self.settings = settings
+        self.users_file: Path = settings.users_file
         self.limits = Limits.of(settings)
         self.store = store or ThrottleStore(settings)
         self.queue = CheckQueue(settings.signin_checks, MAX_QUEUE_S)
@@ -201,7 +203,8 @@ class PasswordGate:
                 # A try from a new address would be turned away: neither count it nor write.
                 peek = await self.store.peek(keys, now, self.limits)
                 if peek.allowed and not peek.known:
-                    return await self._busy(attempt)
+                    await self._busy(attempt)
+                    return None
             decision = await self.store.attempt(keys, now, self.limits)
         except BotError as exc:
             log.error("Anmeldung nicht geprüft: %s", exc)
@@ -213,7 +216,7 @@ class PasswordGate:
             await asyncio.sleep(REFUSAL_DELAY_S)
             return None
         loop = asyncio.get_running_loop()
-        users = self.settings.users_file
+        users = self.users_file
         try:
             async with self.queue.slot(decision.known):
                 started = time.monotonic()
@@ -221,7 +224,8 @@ class PasswordGate:
                 if not decision.known:  # keep the slot as long again: half a core at most for a flood
                     await asyncio.sleep((time.monotonic() - started) * UNKNOWN_PAUSE)
         except CheckQueue.Full:
-            return await self._busy(attempt)
+            await self._busy(attempt)
+            return None
         except BotError as exc:  # the users file is missing or broken
             log.error("%s", exc)
             return None

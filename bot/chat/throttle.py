@@ -10,7 +10,8 @@ names an account only if it exists.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +34,8 @@ from bot.chat.signin_rules import (
 )
 from bot.config import Settings
 from bot.errors import BotError
+
+T = TypeVar("T")
 
 PRUNE_EVERY_S = 3600.0
 HELD_SETTLED_S = 30.0  # longer than any password check waits and takes
@@ -60,9 +63,10 @@ FAILURES = sa.Table(
 )
 
 
-def _insert(engine: AsyncEngine | AsyncConnection, table: sa.Table):
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def _insert(engine: AsyncEngine | AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _unreachable(exc: BaseException) -> BotError:
@@ -187,11 +191,11 @@ class ThrottleStore:
                 | {"last_try": 0.0, "held_until": 0.0}
                 for k in COUNTED
             ),
-            key=lambda r: r["key"],
+            key=lambda r: str(r["key"]),
         )
         await conn.execute(_insert(conn, COUNTS).values(rows).on_conflict_do_nothing(index_elements=["key"]))
 
-    async def _read(self, conn: AsyncConnection, keys: Keys, lock: bool = False) -> dict[str, Count]:
+    async def _read(self, conn: AsyncConnection, keys: Keys, lock: bool = False) -> Mapping[str, Count]:
         kinds = {keys.key(k): k for k in (*COUNTED, KNOWN)}
         query = sa.select(COUNTS.c.key, COUNTS.c.tries, COUNTS.c.last_try, COUNTS.c.held_until).where(
             COUNTS.c.key.in_(list(kinds))
@@ -225,10 +229,12 @@ async def _prune_counts(conn: AsyncConnection, now: float, limits: Limits) -> in
     )
     gone = sa.and_(COUNTS.c.kind == KNOWN, COUNTS.c.last_try < now - limits.known_s)
     result = await conn.execute(sa.delete(COUNTS).where(sa.or_(stale, gone)))
-    return result.rowcount or 0
+    return int(result.rowcount or 0)
 
 
-async def _with_tables(settings: Settings, work, *, create: bool = True):
+async def _with_tables(
+    settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]], *, create: bool = True
+) -> T | None:
     """work(connection) in one transaction; without create, None if the tables are not there yet."""
     engine = open_engine(settings)
     try:
@@ -276,9 +282,9 @@ async def prune(settings: Settings, days: int, now: float) -> int:
     async def delete(conn: AsyncConnection) -> int:
         await _prune_counts(conn, now, Limits.of(settings))
         result = await conn.execute(sa.delete(FAILURES).where(FAILURES.c.at < cutoff))
-        return result.rowcount or 0
+        return int(result.rowcount or 0)
 
-    return await _with_tables(settings, delete)
+    return await _with_tables(settings, delete) or 0
 
 
 async def forget(settings: Settings, name: str) -> int:
@@ -288,6 +294,6 @@ async def forget(settings: Settings, name: str) -> int:
     async def delete(conn: AsyncConnection) -> int:
         await conn.execute(sa.delete(COUNTS).where(COUNTS.c.account == Keys.of(name, "").account))
         result = await conn.execute(sa.delete(FAILURES).where(FAILURES.c.account == name))
-        return result.rowcount or 0
+        return int(result.rowcount or 0)
 
-    return await _with_tables(settings, delete)
+    return await _with_tables(settings, delete) or 0

@@ -14,7 +14,7 @@ from bot.errors import BotError
 
 def build_app() -> typer.Typer:
     """The command line with every command registered."""
-    from bot.cli import answers, corpus, curation, operations, people, quality
+    from bot.cli import answers, corpus, curation, docs, operations, people, quality
 
     app = typer.Typer(
         add_completion=False,
@@ -29,6 +29,7 @@ def build_app() -> typer.Typer:
     app.command()(curation.fragen)
     app.command(name="eval")(quality.evaluate)
     app.command()(quality.tune)
+    app.command()(quality.lernschleife)
     app.command()(quality.report)
     app.command()(quality.bench)
     users = typer.Typer(
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     app.add_typer(users, name="user")
     app.command()(people.retention)
     app.command()(people.forget)
+    app.command()(docs.docs)
     for launcher in (operations.workers, operations.loadtest, operations.loginload):
         app.command(context_settings=operations.PASS_THROUGH, add_help_option=False)(launcher)
     return app

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Mapping
+from typing import NoReturn
 
 import typer
 
 from bot.config import Settings
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """End the command with one sentence on standard error and this exit code."""
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -34,7 +36,7 @@ def run_settings() -> Settings:
         raise  # unreachable: fail exits
 
 
-def emit(data: dict) -> None:
+def emit(data: Mapping[str, object]) -> None:
     """One JSON line on standard output, flushed (a caller may read line by line)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     sys.stdout.flush()

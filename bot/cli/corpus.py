@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,7 +29,7 @@ def index(
     from bot.pipeline.index import build_index
 
     settings = run_settings()
-    bar: tqdm | None = None
+    bar: tqdm[Any] | None = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
@@ -134,7 +134,7 @@ def import_files(
     """
     from tqdm import tqdm
 
-    from bot.ops.importer import import_file
+    from bot.curation.importer import import_file
 
     settings = run_settings()
     failures = 0

@@ -45,6 +45,12 @@ def fragen(
         str | None, typer.Option("--aus-luecke", help="Abgelehnte oder negativ bewertete Frage.")
     ] = None,
     abschnitt: Annotated[str | None, typer.Option("--abschnitt", help="DOKUMENT#Überschrift")] = None,
+    aus_auswahl: Annotated[
+        bool, typer.Option("--aus-auswahl", help="Auswahl nach Rückfragen als Vorschläge (je Dokument).")
+    ] = False,
+    seit: Annotated[
+        str | None, typer.Option("--seit", help="Mit --aus-auswahl: ab Datum (JJJJ-MM-TT).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als eine JSON-Zeile.")] = False,
 ) -> None:
     """Beispielfragen: vorschlagen lassen (BOT_LLM), geprüfte übernehmen, aus Wissenslücken ergänzen.
@@ -59,18 +65,23 @@ def fragen(
       python -m bot fragen --annehmen corpus/neue-richtlinie.fragen-vorschlag.yaml
 
       python -m bot fragen --aus-luecke "ki-texte markieren?" --abschnitt "grundsaetze-ki#Transparenz"
+
+      python -m bot fragen --aus-auswahl --seit 2026-11-01
     """
     settings = run_settings()
-    chosen = sum(x is not None for x in (document, annehmen, aus_luecke))
+    chosen = sum(x is not None for x in (document, annehmen, aus_luecke)) + aus_auswahl
     if chosen != 1 or (aus_luecke is None) != (abschnitt is None):
         fail(
-            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG "
-            "oder --aus-luecke mit --abschnitt.",
+            "Bitte genau eines angeben: ein Dokument, --annehmen VORSCHLAG, --aus-luecke mit "
+            "--abschnitt oder --aus-auswahl.",
             2,
         )
     try:
         if document is not None:
             _propose(settings, document, as_json)
+            return
+        if aus_auswahl:
+            _from_picks(settings, seit, as_json)
             return
         if annehmen is not None:
             added, summary = _accept(annehmen)
@@ -108,7 +119,31 @@ def _propose(settings: Settings, document: Path, as_json: bool) -> None:
         )
 
 
-def _accept(proposal: Path) -> tuple[dict, dict]:
+def _from_picks(settings: Settings, since: str | None, as_json: bool) -> None:
+    """Staff's picks after questions asked back, as proposal files to review."""
+    import datetime as dt
+
+    from bot.curation.picks import propose_from_picks
+    from bot.errors import BotError
+
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        fail(f"„{since}“ ist kein Datum; bitte JJJJ-MM-TT angeben.", 2)
+    try:
+        written = propose_from_picks(settings, since=day)
+    except BotError as exc:
+        fail(str(exc))
+    if as_json:
+        emit({"proposals": [str(p) for p in written]})
+    elif not written:
+        typer.echo("Keine Auswahl nach Rückfragen, die als Beispielfrage taugt.")
+    else:
+        typer.echo("Vorschläge aus der Auswahl von Mitarbeitenden (bitte prüfen, dann --annehmen):")
+        typer.echo("\n".join(f"  {path}" for path in written))
+
+
+def _accept(proposal: Path) -> tuple[dict[str, list[str]], dict[str, object]]:
     """A reviewed proposal's unflagged (or kept) questions into the document's `fragen`."""
     from bot.curation import review
 
@@ -116,10 +151,12 @@ def _accept(proposal: Path) -> tuple[dict, dict]:
     return accepted.added, {"document": str(accepted.document), "left_flagged": accepted.left_flagged}
 
 
-def _from_gap(settings: Settings, question: str, section: str) -> tuple[dict, dict]:
+def _from_gap(
+    settings: Settings, question: str, section: str
+) -> tuple[dict[str, list[str]], dict[str, object]]:
     """A declined or downvoted question of the gap report as an example question of a section."""
     from bot.chat.report import gap_report
     from bot.curation import review
 
-    asked = review.gap_questions(gap_report(settings))
+    asked = gap_report(settings).gap_questions()
     return review.add_gap_question(settings, question, section, asked), {"section": section}

@@ -106,12 +106,12 @@ def retention(
     typer.echo(
         f"Älter als {keep} Tage gelöscht: {pruned.threads} Gespräche, "
         f"{pruned.feedback_lines} Rückmeldungen, {pruned.audit_lines} Audit-Zeilen, "
-        f"{pruned.signin_failures} Anmelde-Fehlversuche."
+        f"{pruned.pick_lines} Auswahl-Zeilen, {pruned.signin_failures} Anmelde-Fehlversuche."
     )
 
 
 def forget(name: Annotated[str, typer.Argument(help="Kontoname (Kennung), dessen Gespräche gehen")]) -> None:
-    """Löscht alle gespeicherten Gespräche einer Person, ihren Eintrag und ihre Anmelde-Fehlversuche.
+    """Löscht alle gespeicherten Gespräche einer Person, ihren Eintrag, ihre Auswahl und Anmelde-Fehlversuche.
 
     Examples:
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,13 +13,16 @@ from bot.cli.common import emit, fail, run_settings
 from bot.config import Settings
 from bot.errors import BotError
 
+if TYPE_CHECKING:
+    from bot.ops.evaluate import Outcome
+
 GOLD_HELP = (
     "Gold-Dateien (JSON Lines); DATEI@ORDNER misst Fragen zu Dokumenten, die dem Korpus aus ORDNER "
     "hinzugefügt werden. Standard: tests/gold/dev.jsonl."
 )
 
 
-def _scored(specs: list[str] | None, settings: Settings) -> list:
+def _scored(specs: list[str] | None, settings: Settings) -> list[Outcome]:
     """Outcomes of every gold set, each against its corpus; errors as one sentence."""
     import tempfile
 
@@ -29,12 +32,13 @@ def _scored(specs: list[str] | None, settings: Settings) -> list:
     sets = [GoldSet.parse(s) for s in specs or ["tests/gold/dev.jsonl"]]
     try:
         with tempfile.TemporaryDirectory(prefix="bot-eval-") as workdir:
-            return run_sets(Assistant.load(settings), sets, Path(workdir))
+            # Asked as staff ask, but never written to the audit log.
+            quiet = settings.model_copy(update={"audit": False})
+            return run_sets(Assistant.load(quiet), sets, Path(workdir))
     except OSError as exc:
         fail(f"Gold-Datei oder Ordner nicht lesbar: {exc.filename}")
     except BotError as exc:
         fail(str(exc))
-    return []
 
 
 def evaluate(
@@ -62,32 +66,69 @@ def evaluate(
         typer.echo(format_table(summary))
     if misses:
         for o in outcomes:
-            wrong = (o.gold.expected and (o.rank != 1 or o.abstained)) or (
-                not o.gold.expected and not o.abstained
-            )
+            wrong = (o.gold.expected and not o.right_at_once) or (not o.gold.expected and o.answered)
             if wrong:
                 typer.echo(
-                    f"{o.gold.id} [{o.gold.kind}] rank={o.rank} abstained={o.abstained} "
-                    f"conf={o.confidence:.2f} top={o.top_passage} hint={o.hinted} :: {o.gold.question}",
+                    f"{o.gold.id} [{o.gold.kind}] rank={o.rank} {o.kind.value} conf={o.confidence:.2f} "
+                    f"right={o.right:.2f} offered_right={o.offered_right} top={o.top_passage} "
+                    f":: {o.gold.question}",
                     err=True,
                 )
 
 
 def tune(
     gold: Annotated[list[str], typer.Argument(help=GOLD_HELP)],
-    refused_goal: Annotated[
-        float, typer.Option("--refused", help="Anteil der Fragen außerhalb, die abgelehnt werden sollen.")
-    ] = 0.87,
+    write: Annotated[
+        bool, typer.Option("--schreiben", help="Die Entscheidungsdatei (BOT_DECISION_FILE) ersetzen.")
+    ] = False,
 ) -> None:
-    """Passt das Ablehnungsmodell an Gold-Fragen an und gibt Gewichte und Schwelle aus (nur Tuning-Sets!).
+    """Passt die Entscheidung (antworten, zurückfragen, ablehnen) an Gold-Fragen an (nur Tuning-Sets!).
 
     Examples:
 
-      python -m bot tune tests/gold/dev.jsonl tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+      python -m bot tune tests/gold/dev.jsonl tests/gold/holdout.jsonl tests/gold/extra.jsonl \\
+        tests/gold/synthetic-tune.jsonl@tests/synthetic/tune --schreiben
     """
-    from bot.ops.tuning import fit_abstention, format_fit
+    from bot.ops.tuning import fit_calibration, format_calibration
+    from bot.pipeline.calibration import PACKAGED
 
-    typer.echo(format_fit(fit_abstention(_scored(gold, run_settings()), refused_goal=refused_goal)))
+    settings = run_settings()
+    calibration = fit_calibration(_scored(gold, settings), gold)
+    typer.echo(format_calibration(calibration))
+    if write:
+        target = settings.decision_file or PACKAGED
+        calibration.write(target)
+        typer.echo(
+            f"Geschrieben: {target}. Bitte `python -m bot eval` auf allen Gold-Sets ausführen.", err=True
+        )
+
+
+def lernschleife(
+    gold: Annotated[list[str], typer.Argument(help=GOLD_HELP)],
+) -> None:
+    """Misst die Lernschleife: Auswahl nach Rückfragen → Vorschläge → übernommen → neu bewertet (Tuning-Sets).
+
+    Die eine Hälfte der Fragen wählt bei Rückfragen die richtige Stelle; die unmarkierten Vorschläge
+    daraus werden übernommen, und die andere Hälfte wird vorher und nachher bewertet. Alles auf
+    einer Kopie des Korpus.
+
+    Examples:
+
+      python -m bot lernschleife tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+    """
+    from bot.ops.evaluate import GoldSet
+    from bot.ops.pickloop import format_loop, run_loop
+    from bot.pipeline.assistant import Assistant
+
+    settings = run_settings().model_copy(update={"audit": False})
+    try:
+        base = Assistant.load(settings)
+        for spec in gold:
+            typer.echo(format_loop(spec, run_loop(base, GoldSet.parse(spec))))
+    except OSError as exc:
+        fail(f"Gold-Datei oder Ordner nicht lesbar: {exc.filename}")
+    except BotError as exc:
+        fail(str(exc))
 
 
 def report(
@@ -190,6 +231,6 @@ def bench(
     typer.echo(f"Ergebnisse in {output}", err=True)
     if plot is not None:
         info = machine()
-        title = f"Antwortzeiten, {info['cpu_count']} Kerne, {info['date'][:10]}"
+        title = f"Antwortzeiten, {info['cpu_count']} Kerne, {str(info['date'])[:10]}"
         plot.write_text(latency_svg(rows, title), encoding="utf-8")
         typer.echo(f"Diagramm in {plot}", err=True)

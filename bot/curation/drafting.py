@@ -27,10 +27,18 @@ import yaml
 
 from bot.config import Settings
 from bot.curation.frontmatter_edit import add_questions
-from bot.curation.selfcheck import INTRO, Masking, ask_masked, private_index, section_of_passage, sections_of
+from bot.curation.selfcheck import (
+    Masking,
+    ask_masked,
+    private_index,
+    questions_of,
+    section_of_passage,
+    sections_of,
+)
 from bot.errors import BotError
-from bot.pipeline.chunking import Passage, cut_passages
+from bot.pipeline.chunking import INTRO, Passage, cut_passages
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms, parse_document
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.privacy import find_personal_data, redact
 
 PROPOSAL_SUFFIX = ".fragen-vorschlag.yaml"
@@ -222,6 +230,7 @@ class Proposal:
     document: Path
     model: str
     sections: dict[str, list[Proposed]] = field(default_factory=dict)
+    origin: str = "von einem Sprachmodell entworfen"  # where the questions come from, for the reviewer
     rejected: dict[str, list[str]] = field(default_factory=dict)  # reason -> questions left out
 
     def counts(self) -> tuple[int, int]:
@@ -235,7 +244,9 @@ def proposal_path(document: Path) -> Path:
     return document.with_name(document.stem + PROPOSAL_SUFFIX)
 
 
-def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejected: dict) -> list[Proposed]:
+def usable_questions(
+    doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejected: dict[str, list[str]]
+) -> list[Proposed]:
     """Drafted questions without duplicates, released ones and personal data."""
     released = (
         doc.meta.fragen
@@ -258,7 +269,7 @@ def _usable(doc: Document, drafted: list[tuple[str, str]], seen: set[str], rejec
     return out
 
 
-def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> Proposal:
+def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embedder | None = None) -> Proposal:
     """Draft questions for every section and check each on a temporary index; writes nothing."""
     doc = parse_document(document)
     day = max(
@@ -273,12 +284,14 @@ def draft(settings: Settings, document: Path, ask: Ask, *, embeddings=None) -> P
     seen: set[str] = set()
     for section in draft_sections(doc, settings.max_passage_chars):
         pairs = parse_reply(ask(build_messages(doc.meta.titel, section)))
-        proposal.sections[section.key] = _usable(doc, pairs, seen, proposal.rejected)
-    _check(settings, doc, proposal, embeddings, day)
+        proposal.sections[section.key] = usable_questions(doc, pairs, seen, proposal.rejected)
+    check_proposal(settings, doc, proposal, embeddings, day)
     return proposal
 
 
-def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings, today: dt.date) -> None:
+def check_proposal(
+    settings: Settings, doc: Document, proposal: Proposal, embeddings: Embedder | None, today: dt.date
+) -> None:
     """Ask each drafted question with all other drafted questions in the index, but not itself:
     whether its own section comes first, or which one does instead (on the day the document is
     in force)."""
@@ -306,26 +319,30 @@ def _check(settings: Settings, doc: Document, proposal: Proposal, embeddings, to
                 if d.is_active(today)
                 for s in sections_of(d, index.passages)
             ]
-            where = section_of_passage(every)
+            section_of = section_of_passage(every)
             masking = Masking(index, load_synonyms(corpus))
             for key, questions in proposal.sections.items():
                 section = sections[key.casefold()]
-                carrying = {pid: set(index.passage(pid).questions) for pid in section.passage_ids}
+                carrying = {pid: set(questions_of(index, pid)) for pid in section.passage_ids}
                 drafted = {q.question for q in questions}
                 # Alone: the section's drafts all left out, as the self-check asks them.
                 with masking.without({pid: qs & drafted for pid, qs in carrying.items()}) as masked:
                     for q in questions:
-                        alone = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
+                        alone = ask_masked(
+                            masked, trial_settings, q.question, section.passage_ids, section_of
+                        )
                         q.rank_alone, q.top_alone = alone.rank, alone.top
                 # With the others: only this question left out.
                 for q in questions:
                     with masking.without({pid: qs & {q.question} for pid, qs in carrying.items()}) as masked:
-                        asked = ask_masked(masked, trial_settings, q.question, section.passage_ids, where)
+                        asked = ask_masked(
+                            masked, trial_settings, q.question, section.passage_ids, section_of
+                        )
                     q.rank, q.top, q.answered = asked.rank, asked.top, asked.answered
 
 
 HEADER = """\
-# VORSCHLAG für Beispielfragen – von einem Sprachmodell entworfen, NICHT freigegeben.
+# VORSCHLAG für Beispielfragen – {origin}, NICHT freigegeben.
 # Der Assistent liest diese Datei nicht. Bitte prüfen:
 #   - Fragen löschen, die der Abschnitt nicht beantwortet oder die etwas erfinden.
 #   - Markierte Fragen (findet_eigenen_abschnitt / besser_beantwortet_von) werden nicht
@@ -335,9 +352,9 @@ HEADER = """\
 """
 
 
-def write_proposal(proposal: Proposal, doc_id: str) -> Path:
+def write_proposal(proposal: Proposal, doc_id: str, path: Path | None = None) -> Path:
     """Write the proposal beside its document (replacing an older proposal of it)."""
-    path = proposal_path(proposal.document)
+    path = path or proposal_path(proposal.document)
     data = {
         "dokument": proposal.document.name,
         "erstellt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -350,6 +367,6 @@ def write_proposal(proposal: Proposal, doc_id: str) -> Path:
     }
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(HEADER.format(path=path) + body, encoding="utf-8")
+    tmp.write_text(HEADER.format(path=path, origin=proposal.origin) + body, encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import frontmatter
@@ -41,7 +42,7 @@ def _split(text: str, name: str) -> tuple[list[str], int, int]:
     return lines, 1, end
 
 
-def _merged(current: object, additions: dict[str, list[str]]) -> dict[str, list[str]]:
+def _merged(current: Mapping[str, list[str]] | None, additions: dict[str, list[str]]) -> dict[str, list[str]]:
     merged = {k: list(v) for k, v in (current or {}).items()}
     for key, questions in additions.items():
         if not questions:
@@ -76,7 +77,9 @@ def _insert(lines: list[str], additions: dict[str, list[str]], nl: str) -> list[
         raise ValueError("inline fragen")  # `fragen: {…}` or a list on one line: not edited by lines
     for key, questions in additions.items():
         head, block_end = _bounds(out)
-        key_line, key_indent = None, None
+        assert head is not None  # the block exists: it was found above or inserted by an earlier key
+        key_line: int | None = None
+        key_indent: int | None = None
         for i in range(head + 1, block_end):
             stripped = out[i].lstrip(" ")
             indent = len(out[i]) - len(stripped)
@@ -99,6 +102,7 @@ def _insert(lines: list[str], additions: dict[str, list[str]], nl: str) -> list[
             ]
             out[last + 1 : last + 1] = new
             continue
+        assert key_indent is not None  # set on the way to key_line
         items = []
         for i in range(key_line + 1, block_end):
             if not out[i].strip() or out[i].lstrip().startswith("#"):
@@ -138,8 +142,9 @@ def add_questions(path: Path, additions: dict[str, list[str]]) -> dict[str, list
             path.name,
             2,
         )
-    merged = _merged(current if isinstance(current, dict) else {}, additions)
-    have = {k.casefold(): {q.casefold() for q in v} for k, v in (current or {}).items()}
+    existing = current if isinstance(current, dict) else {}
+    merged = _merged(existing, additions)
+    have = {k.casefold(): {q.casefold() for q in v} for k, v in existing.items()}
     added = {
         k: [q for q in dict.fromkeys(v) if q.casefold() not in have.get(k.casefold(), set())]
         for k, v in additions.items()

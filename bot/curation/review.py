@@ -113,9 +113,3 @@ def add_gap_question(
     if key is None:
         raise BotError(f"Die Überschrift „{heading.strip()}“ gibt es in {document.name} nicht.")
     return add_questions(document, {key: [stored]})
-
-
-def gap_questions(report) -> list[str]:
-    """The stored (redacted) questions of a gap report that were declined or disliked."""
-    declined = [q for g in report.refused_groups for q in g.questions]
-    return declined + [str(f.get("question", "")) for f in report.negative_feedback if f.get("question")]

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
-from bot.pipeline.chunking import Passage
+from bot.pipeline.chunking import INTRO, Passage
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.german import Analyzer
 from bot.pipeline.index import (
     BUILDS,
@@ -37,7 +38,6 @@ from bot.pipeline.index import (
     vocabulary,
 )
 
-INTRO = "Einleitung"  # fragen key for the text before the first heading (chunking.INTRO_KEY)
 WHOLE = "(ganzes Dokument)"  # a plain list of fragen applies to the whole document
 MIN_QUESTIONS = 10  # fewer are reported; about 25 per section worked on the KI page
 
@@ -151,7 +151,9 @@ class Masking:
 
 
 @contextmanager
-def private_index(settings: Settings, embeddings=None, today: dt.date | None = None) -> Iterator[LoadedIndex]:
+def private_index(
+    settings: Settings, embeddings: Embedder | None = None, today: dt.date | None = None
+) -> Iterator[LoadedIndex]:
     """An index of settings.corpus_dir in a temporary folder, up to date, that may be changed:
     the current build of settings.index_dir is copied when there is one (only new or changed
     documents are embedded), the real index is never written."""
@@ -203,6 +205,12 @@ class SectionResult:
         return Counter(a.top for a in self.asked if a.rank != 1 and a.top)
 
 
+def questions_of(index: LoadedIndex, passage_id: str) -> tuple[str, ...]:
+    """The example questions of a passage of the index (none if the index does not hold it)."""
+    passage = index.passage(passage_id)
+    return passage.questions if passage is not None else ()
+
+
 def section_of_passage(sections: list[Section]) -> dict[str, str]:
     """Passage id -> the label of the finest section holding it."""
     out: dict[str, str] = {}
@@ -213,16 +221,24 @@ def section_of_passage(sections: list[Section]) -> dict[str, str]:
 
 
 def ask_masked(
-    index: LoadedIndex, settings: Settings, question: str, targets: frozenset[str], where
+    index: LoadedIndex,
+    settings: Settings,
+    question: str,
+    targets: frozenset[str],
+    section_of: dict[str, str],
 ) -> Asked:
-    """Ask one question on an index and say where the target passages came."""
-    from bot.pipeline.retrieve import PolicyRetriever
+    """Ask one question on an index as staff would (the assistant's one path, without a language
+    model and without audit) and say where the target passages came."""
+    from bot.pipeline.assistant import Assistant
+    from bot.pipeline.decide import AnswerKind
 
-    retrieval = PolicyRetriever(index=index, settings=settings).search(question)
-    rank = next((n for n, h in enumerate(retrieval.hits, 1) if h.passage.id in targets), None)
-    top = retrieval.hits[0].passage if retrieval.hits else None
-    label = None if top is None else where.get(top.id) or f"{top.doc_id}#{top.section}"
-    return Asked(question, rank, retrieval.answerable, label)
+    quiet = settings.model_copy(update={"llm": None, "audit": False})
+    turn = Assistant(quiet, index).ask(question, channel="selbsttest")
+    hits = turn.retrieval.hits if turn.retrieval is not None else []
+    rank = next((n for n, h in enumerate(hits, 1) if h.passage.id in targets), None)
+    top = hits[0].passage if hits else None
+    label = None if top is None else section_of.get(top.id) or f"{top.doc_id}#{top.section}"
+    return Asked(question, rank, turn.answer.kind is AnswerKind.ANSWER, label)
 
 
 @dataclass(frozen=True)
@@ -245,7 +261,8 @@ class SelfCheck:
         pairs: Counter[tuple[str, str]] = Counter()
         for r in self.results:
             for other, n in r.confused_with.items():
-                pairs[tuple(sorted((r.section.label, other)))] += n
+                first, second = sorted((r.section.label, other))
+                pairs[first, second] += n
         return [(a, b, n) for (a, b), n in pairs.most_common()]
 
     def too_few(self) -> list[SectionResult]:
@@ -292,7 +309,7 @@ class SelfCheck:
 def run_selfcheck(
     settings: Settings,
     *,
-    embeddings=None,
+    embeddings: Embedder | None = None,
     documents: list[str] | None = None,
     min_questions: int = MIN_QUESTIONS,
     today: dt.date | None = None,
@@ -306,7 +323,7 @@ def run_selfcheck(
     with private_index(settings, embeddings, today) as index:
         masking = Masking(index, load_synonyms(settings.corpus_dir))
         every = [s for d in loaded.documents if d.is_active(today) for s in sections_of(d, index.passages)]
-        where = section_of_passage(every)
+        section_of = section_of_passage(every)
         results, unknown = [], {}
         for doc in active:
             sections = sections_of(doc, index.passages)
@@ -315,12 +332,10 @@ def run_selfcheck(
             for section in sections:
                 result = SectionResult(section)
                 removed = {
-                    pid: set(section.questions) & set(index.passage(pid).questions)
-                    for pid in section.passage_ids
-                    if index.passage(pid) is not None
+                    pid: set(section.questions) & set(questions_of(index, pid)) for pid in section.passage_ids
                 }
                 with masking.without({k: v for k, v in removed.items() if v}) as masked:
                     for q in section.questions:
-                        result.asked.append(ask_masked(masked, settings, q, section.passage_ids, where))
+                        result.asked.append(ask_masked(masked, settings, q, section.passage_ids, section_of))
                 results.append(result)
     return SelfCheck(results, unknown, min_questions)

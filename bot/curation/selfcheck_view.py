@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.curation.selfcheck import SelfCheck, run_selfcheck
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.markdown import cell
 
 
@@ -27,11 +28,11 @@ def format_selfcheck(check: SelfCheck) -> str:
             note = (
                 f"  ← verwechselt mit {', '.join(f'{o} ({c}×)' for o, c in r.confused_with.most_common(3))}"
             )
-            few = "  (zu wenige Fragen)" if len(r.section.questions) < check.min_questions else ""
+            too_few = "  (zu wenige Fragen)" if len(r.section.questions) < check.min_questions else ""
             out.append(
                 f"  {r.section.key}: {len(r.section.questions)} Fragen, "
                 f"zuerst {_share(r.first, len(r.asked))}, "
-                f"beantwortet {r.answered}{few}" + (note if r.confused_with else "")
+                f"beantwortet {r.answered}{too_few}" + (note if r.confused_with else "")
             )
         for key in check.unknown.get(doc, []):
             out.append(f"  Überschrift „{key}“ aus fragen: gibt es im Text nicht – ihre Fragen wirken nicht.")
@@ -74,6 +75,6 @@ def format_selfcheck_markdown(check: SelfCheck) -> str:
     return "\n".join(out)
 
 
-def selfcheck_markdown(settings: Settings, embeddings=None) -> str:
+def selfcheck_markdown(settings: Settings, embeddings: Embedder | None = None) -> str:
     """The self-check as the Referat's chat view shows it."""
     return format_selfcheck_markdown(run_selfcheck(settings, embeddings=embeddings))

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import socketio
@@ -66,7 +67,7 @@ class ChatSession:
         self._client.on("new_message", self._on_new_message)
         self._client.on("task_end", self._on_task_end)
 
-    async def _on_new_message(self, message: dict) -> None:
+    async def _on_new_message(self, message: dict[str, Any]) -> None:
         if message.get("type") == "assistant_message":
             self.thread_id = message.get("threadId") or self.thread_id
             await self._replies.put(message.get("output") or "")
@@ -141,7 +142,7 @@ class ChatSession:
     @property
     def connected(self) -> bool:
         """Whether the socket is still open."""
-        return self._client.connected
+        return bool(self._client.connected)
 
     async def close(self) -> None:
         """Close the connection (the server keeps the session for its session_timeout)."""

@@ -8,14 +8,15 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import CorpusError
-from bot.pipeline import smalltalk
 from bot.pipeline.answer import Answer
-from bot.pipeline.assistant import Assistant, clean_question
+from bot.pipeline.assistant import Assistant, Turn
 from bot.pipeline.chunking import Passage
+from bot.pipeline.decide import AnswerKind
+from bot.pipeline.index import LoadedIndex
 from bot.pipeline.retrieve import Signals
 
 OUT_OF_SCOPE = "ausserhalb"
@@ -37,22 +38,50 @@ class GoldQuestion:
 
 
 @dataclass(frozen=True)
+class Quality:
+    """How many quoted sentences come from passages that answer, and whether the answer says it."""
+
+    quoted: int = 0  # sentences the answer quotes
+    quoted_right: int = 0  # ... from passages that answer the question
+    recalled: bool = False  # the answer contains an expected phrase (an outline: cites its passage)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How the assistant did on one gold question."""
 
     gold: GoldQuestion
     rank: int | None  # 1-based rank of the first passage that answers it, within the top 5
-    abstained: bool
-    confidence: float
+    kind: AnswerKind  # what the assistant replied: answer, choice (asked back), refusal, …
+    confidence: float  # in-scope probability of the deciding reading
     top_passage: str | None
-    hinted: bool = False  # declined, with the closest passage offered to check
-    hint_right: bool = False  # ... and that passage answers it
-    readings: tuple[Signals, ...] = ()  # the abstention signals of each reading, for `tune`
-    quoted: int = 0  # sentences the answer quotes
-    quoted_right: int = 0  # ... from passages that answer the question
-    recalled: bool = False  # the answer contains an expected phrase (an outline: cites its passage)
+    right: float = 0.0  # probability that the first hit is right (the decision's second model)
+    offered_right: bool = False  # the candidates it would offer when asking back hold a right passage
+    signals: Signals | None = None  # the deciding reading's signals, for `tune`
+    readings: tuple[Signals, ...] = ()  # the signals of each reading, for `tune`
+    quality: Quality = field(default_factory=lambda: Quality())  # of an answer given at once
     smalltalk: bool = False  # taken for small talk: neither answered nor refused
     added: bool = False  # a question about documents added to the corpus (GoldSet.docs)
+
+    @property
+    def answered(self) -> bool:
+        """Answered at once, from the first hit."""
+        return self.kind is AnswerKind.ANSWER
+
+    @property
+    def right_at_once(self) -> bool:
+        """Answered at once, and the first hit answers it."""
+        return self.answered and self.rank == 1
+
+    @property
+    def asked_back(self) -> bool:
+        """Asked back which rule is meant."""
+        return self.kind is AnswerKind.CHOICE
+
+    @property
+    def resolved(self) -> bool:
+        """Right within one click: right at once, or asked back with a right passage to pick."""
+        return self.right_at_once or (self.asked_back and self.offered_right)
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
@@ -133,37 +162,37 @@ def run_sets(assistant: Assistant, sets: list[GoldSet], workdir: Path) -> list[O
 
 
 def run(assistant: Assistant, questions: list[GoldQuestion]) -> list[Outcome]:
-    """Ask every gold question and record where its passage ranked and whether it was answered."""
-    outcomes = []
-    for gold in questions:
-        text = clean_question(gold.question, assistant.settings.max_question_chars).text
-        if smalltalk.recognise(text) is not None:  # answered with the fixed reply, as `ask` does
-            outcomes.append(Outcome(gold, None, False, 0.0, None, smalltalk=True))
-            continue
-        retrieval = assistant.retriever.search(smalltalk.without_greeting(text), gold.history)
-        index = assistant.index
-        rank = next(
-            (n for n, hit in enumerate(retrieval.hits[:5], 1) if _answers(gold, hit.passage, index)), None
-        )
-        hint = assistant.hint(retrieval)
-        answer = assistant.compose(retrieval) if retrieval.answerable else None
-        outcomes.append(
-            Outcome(
-                gold=gold,
-                rank=rank,
-                abstained=not retrieval.answerable,
-                confidence=retrieval.confidence,
-                top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
-                hinted=hint is not None,
-                hint_right=hint is not None and gold.answered_by(hint[0].passage),
-                readings=retrieval.readings,
-                **_answer_quality(gold, answer),
-            )
-        )
-    return outcomes
+    """Ask every gold question as staff would (the assistant's one path, history included) and
+    record where its passage ranked and what the assistant replied."""
+    return [
+        _outcome(gold, assistant.ask(gold.question, gold.history, channel="eval"), assistant.index)
+        for gold in questions
+    ]
 
 
-def _answers(gold: GoldQuestion, passage: Passage, index) -> bool:
+def _outcome(gold: GoldQuestion, turn: Turn, index: LoadedIndex) -> Outcome:
+    """How one turn did on its gold question."""
+    answer, retrieval = turn.answer, turn.retrieval
+    if retrieval is None:  # small talk: answered with the fixed reply, never searched
+        return Outcome(gold, None, answer.kind, 0.0, None, smalltalk=answer.kind is AnswerKind.SMALLTALK)
+    rank = next(
+        (n for n, hit in enumerate(retrieval.hits[:5], 1) if passage_answers(gold, hit.passage, index)), None
+    )
+    return Outcome(
+        gold=gold,
+        rank=rank,
+        kind=answer.kind,
+        confidence=retrieval.confidence,
+        top_passage=retrieval.hits[0].passage.id if retrieval.hits else None,
+        right=turn.decision.right if turn.decision is not None else 0.0,
+        offered_right=any(passage_answers(gold, h.passage, index) for h in retrieval.choices),
+        signals=retrieval.signals,
+        readings=retrieval.readings,
+        quality=_answer_quality(gold, answer if answer.kind is AnswerKind.ANSWER else None),
+    )
+
+
+def passage_answers(gold: GoldQuestion, passage: Passage, index: LoadedIndex) -> bool:
     """A passage answers when it holds an expected snippet; an outline, when a passage it lists does."""
     if passage.is_outline:
         return any(gold.answered_by(p) for p in map(index.passage, passage.parts) if p is not None)
@@ -174,17 +203,17 @@ def _flat(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _answer_quality(gold: GoldQuestion, answer: Answer | None) -> dict[str, object]:
-    """How many quoted sentences come from passages that answer, and whether the answer says it."""
+def _answer_quality(gold: GoldQuestion, answer: Answer | None) -> Quality:
+    """The quality of an answer given at once (none for a choice, refusal or small talk)."""
     if answer is None or not gold.expected:
-        return {}
+        return Quality()
     cited = {s.n: s.passage for s in answer.sources}
     right = sum(gold.answered_by(cited[q.n]) for q in answer.quotes if q.n in cited)
     said = _flat(answer.text)
     # An overview lists headings; it says what the question asks when it cites an answering passage.
     listed = answer.outline is not None and any(gold.answered_by(p) for p in cited.values())
     recalled = listed or any(_flat(snippet) in said for snippet in gold.expected)
-    return {"quoted": len(answer.quotes), "quoted_right": right, "recalled": recalled}
+    return Quality(len(answer.quotes), right, recalled)
 
 
 def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
@@ -199,21 +228,22 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, float | int]:
         m["hit@1"] = sum(o.rank == 1 for o in answerable) / n
         m["hit@3"] = sum(o.rank is not None and o.rank <= 3 for o in answerable) / n
         m["mrr@5"] = sum(1 / o.rank for o in answerable if o.rank) / n
-        m["answered"] = sum(not o.abstained and not o.smalltalk for o in answerable) / n
-        answered = [o for o in answerable if not o.abstained and not o.smalltalk]
-        quoted = sum(o.quoted for o in answered)
+        m["answered"] = sum(o.answered for o in answerable) / n
+        m["right_at_once"] = sum(o.right_at_once for o in answerable) / n
+        m["wrong_at_once"] = sum(o.answered and not o.right_at_once for o in answerable) / n
+        m["asked_back"] = sum(o.asked_back for o in answerable) / n
+        m["resolved"] = sum(o.resolved for o in answerable) / n
+        answered = [o for o in answerable if o.answered]
+        quoted = sum(o.quality.quoted for o in answered)
         if quoted:
-            m["quote_precision"] = sum(o.quoted_right for o in answered) / quoted
+            m["quote_precision"] = sum(o.quality.quoted_right for o in answered) / quoted
         if answered:
-            m["answer_recall"] = sum(o.recalled for o in answered) / len(answered)
-        declined = [o for o in answerable if o.abstained]
-        m["declined"] = len(declined)
-        m["declined_hint_right"] = sum(o.hint_right for o in declined)
+            m["answer_recall"] = sum(o.quality.recalled for o in answered) / len(answered)
     if outside:
-        m["refused"] = sum(o.abstained for o in outside) / len(outside)
-        refused = [o for o in outside if o.abstained]
-        m["refused_n"] = len(refused)
-        m["refused_hinted"] = sum(o.hinted for o in refused)
+        n = len(outside)
+        m["refused"] = sum(o.kind is AnswerKind.REFUSAL for o in outside) / n
+        m["outside_answered"] = sum(o.answered for o in outside) / n
+        m["outside_asked_back"] = sum(o.asked_back for o in outside) / n
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in m.items()}
 
 
@@ -228,24 +258,22 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int]]:
 
 
 def format_table(summary: dict[str, dict[str, float | int]]) -> str:
-    """A plain-text table of the summary."""
-    columns = ["questions", "hit@1", "hit@3", "mrr@5", "answered", "refused", "precision", "recall"]
-    names = {"precision": "quote_precision", "recall": "answer_recall"}
-    lines = [f"{'Art':<18}" + "".join(f"{c:>10}" for c in columns)]
+    """A plain-text table of the summary: ranking, the three outcomes, quotes."""
+    columns = {
+        "questions": "Fragen", "hit@1": "hit@1", "hit@3": "hit@3", "right_at_once": "richtig",
+        "wrong_at_once": "falsch", "asked_back": "rückfr.", "resolved": "1 Klick",
+        "refused": "abgel.", "outside_answered": "außen/ant", "outside_asked_back": "außen/rück",
+        "quote_precision": "Präzision", "answer_recall": "Recall",
+    }  # fmt: skip
+    lines = [f"{'Art':<18}" + "".join(f"{c:>11}" for c in columns.values())]
     for kind, m in summary.items():
         cells = "".join(
-            f"{m[c]:>10}"
-            if c == "questions"
-            else (f"{m[names.get(c, c)]:>10.3f}" if names.get(c, c) in m else f"{'–':>10}")
+            f"{m[c]:>11}" if c == "questions" else (f"{m[c]:>11.3f}" if c in m else f"{'–':>11}")
             for c in columns
         )
         lines.append(f"{kind:<18}{cells}")
-    total = summary.get("gesamt", {})
-    if "declined" in total or "refused_n" in total:
-        lines.append(
-            f"Vermutete Stelle bei Ablehnung: bei {total.get('declined_hint_right', 0)} von "
-            f"{total.get('declined', 0)} abgelehnten beantwortbaren Fragen die richtige; "
-            f"{total.get('refused_hinted', 0)} von {total.get('refused_n', 0)} abgelehnten Fragen "
-            "außerhalb mit einer vermuteten Stelle."
-        )
+    lines.append(
+        "richtig/falsch: sofort beantwortet, erste Stelle richtig/falsch; rückfr.: zurückgefragt; "
+        "1 Klick: richtig sofort oder die richtige Stelle unter den Angeboten; außen/…: Fragen außerhalb."
+    )
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -43,7 +44,10 @@ from bot.ops.client import (
     credentials_from_env,
     login_cookie,
 )
-from bot.ops.measure import percentile, rounded
+from bot.ops.measure import ms_cell, percentile, rounded
+
+if TYPE_CHECKING:
+    from bot.ops.loginload import FloodResult
 
 MAX_ERROR_SAMPLES = 5
 
@@ -227,16 +231,15 @@ def run_load(url: str, plan: LoadPlan) -> LoadResult:
 
 def table(result: LoadResult) -> str:
     """The figures as a small Markdown table, as docs/benchmarks.md shows them."""
-    ms = lambda value: "–" if value is None else f"{value:.0f}"  # noqa: E731
     rows = [
         ("Sitzungen", str(result.sessions)),
         ("Dauer (s)", f"{result.duration_s:.1f}"),
         ("Antworten", str(result.answers)),
         ("Antworten/s", f"{result.answers_per_s:.1f}"),
         ("Fehler", str(result.errors)),
-        ("p50 (ms)", ms(result.p50_ms)),
-        ("p95 (ms)", ms(result.p95_ms)),
-        ("max (ms)", ms(result.max_ms)),
+        ("p50 (ms)", ms_cell(result.p50_ms)),
+        ("p95 (ms)", ms_cell(result.p95_ms)),
+        ("max (ms)", ms_cell(result.max_ms)),
     ]
     if result.flood_sent:
         rows += [
@@ -294,7 +297,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _measure(
     url: str, plan: LoadPlan, login_flood: int, flood_user: str | None = None, first: str = "127.0.0.2"
-):
+) -> tuple[LoadResult, FloodResult | None]:
     """The load run and, beside it for the same time, a flood of wrong sign-ins (if asked for)."""
     if not login_flood:
         return await run_load_async(url, plan), None

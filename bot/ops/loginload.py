@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import aiohttp
 
 from bot.ops.client import PASSWORD_ENV, SIGN_IN_TIMEOUT, Credentials, command_parser, credentials_from_env
-from bot.ops.measure import percentile, rounded
+from bot.ops.measure import ms_cell, percentile, rounded
 
 ATTACKER = "127.0.0.2"
 OWNER = "127.0.0.200"
@@ -201,15 +201,14 @@ def guess_table(result: GuessResult) -> str:
 
 def flood_table(result: FloodResult) -> str:
     """The flood as a small Markdown table."""
-    ms = lambda value: "–" if value is None else f"{value:.0f}"  # noqa: E731
     rows = [
         ("Parallele Anmeldungen", str(result.parallel)),
         ("Dauer (s)", f"{result.seconds:.1f}"),
         ("Versuche", str(result.attempts)),
         ("Versuche/s", f"{result.attempts_per_s:.1f}"),
         ("Antworten", _statuses(result.statuses)),
-        ("Anmeldung p50 (ms)", ms(result.p50_ms)),
-        ("Anmeldung p95 (ms)", ms(result.p95_ms)),
+        ("Anmeldung p50 (ms)", ms_cell(result.p50_ms)),
+        ("Anmeldung p95 (ms)", ms_cell(result.p95_ms)),
         ("Verbindungsfehler", str(result.errors)),
     ]
     return "\n".join(["| Kennzahl | Wert |", "|---|---:|", *(f"| {k} | {v} |" for k, v in rows)])
@@ -240,10 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "guess":
             credentials = credentials_from_env(args.user)
             assert credentials is not None
-            result: GuessResult | FloodResult = asyncio.run(
-                guess_async(args.url, credentials, args.tries, args.attacker, args.owner)
-            )
-            text = guess_table(result)
+            guessed = asyncio.run(guess_async(args.url, credentials, args.tries, args.attacker, args.owner))
+            result: GuessResult | FloodResult = guessed
+            text = guess_table(guessed)
         else:
             result = asyncio.run(flood_async(args.url, args.parallel, args.duration, args.first, args.user))
             text = flood_table(result)

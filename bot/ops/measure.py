@@ -18,3 +18,8 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 def rounded(value: float | None) -> float | None:
     """A latency rounded to a tenth of a millisecond; None stays None."""
     return None if value is None else round(value, 1)
+
+
+def ms_cell(value: float | None) -> str:
+    """A latency in whole milliseconds for a table cell; a dash without a value."""
+    return "–" if value is None else f"{value:.0f}"

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import Settings
 from bot.errors import BotError
 from bot.ops.client import (
     PASSWORD_ENV,
@@ -46,6 +47,7 @@ STOP_S = 10.0
 READY_QUESTION = "Wer entscheidet am Ende, die KI oder ich?"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+UPLOAD_MB: int = Settings.model_fields["upload_max_mb"].default  # BOT_UPLOAD_MAX_MB's default
 
 
 class LaunchError(BotError):
@@ -58,7 +60,7 @@ class Process:
 
     name: str
     port: int
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     log: Path
 
     @property
@@ -88,8 +90,10 @@ def find_nginx() -> Path | None:
     return Path(found) if found else None
 
 
-def render_nginx_conf(listen_port: int, worker_ports: Sequence[int], prefix: Path) -> str:
-    """The template with our addresses and folders filled in."""
+def render_nginx_conf(
+    listen_port: int, worker_ports: Sequence[int], prefix: Path, upload_mb: int = UPLOAD_MB
+) -> str:
+    """The template with our addresses, folders and the Referat's upload limit filled in."""
     servers = "\n".join(f"        server {HOST}:{port};" for port in worker_ports)
     # Only a root master may (and, to reach our folders, must) name the workers' user.
     user = "user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
@@ -98,6 +102,9 @@ def render_nginx_conf(listen_port: int, worker_ports: Sequence[int], prefix: Pat
         "@PREFIX@": str(prefix),
         "@LISTEN@": f"{HOST}:{listen_port}",
         "@SERVERS@": servers,
+        # The file and the multipart form around it; the worker refuses a file over the limit itself.
+        "@UPLOAD_BODY@": f"{upload_mb + 1}m",
+        "@UPLOAD_MB@": str(upload_mb),
     }
     text = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in replacements.items():
@@ -125,13 +132,15 @@ def _start_worker(port: int, folder: Path, env: Mapping[str, str]) -> Process:
     return Process(f"worker {port}", port, popen, log)
 
 
-def _start_nginx(nginx: Path, port: int, worker_ports: Sequence[int], folder: Path) -> Process:
+def _start_nginx(
+    nginx: Path, port: int, worker_ports: Sequence[int], folder: Path, upload_mb: int
+) -> Process:
     """nginx on 127.0.0.1:port in front of the workers, everything under folder/nginx."""
     prefix = folder / "nginx"
     for name in NGINX_TEMP_DIRS:
         (prefix / "tmp" / name).mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
-    conf.write_text(render_nginx_conf(port, worker_ports, prefix), encoding="utf-8")
+    conf.write_text(render_nginx_conf(port, worker_ports, prefix, upload_mb), encoding="utf-8")
     log = prefix / "nginx.out"
     # -e: the error log before the configuration is read (else /var/log/nginx/error.log).
     command = [str(nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
@@ -220,7 +229,8 @@ def serve(
             stack.callback(stop, started[-1])
         front = None
         if nginx is not None:
-            front = _start_nginx(nginx, port, ports, folder)
+            upload_mb = int(worker_env(env).get("BOT_UPLOAD_MAX_MB", UPLOAD_MB))
+            front = _start_nginx(nginx, port, ports, folder, upload_mb)
             stack.callback(stop, front)
             wait_listening(front, deadline)
         for worker in started:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
 
 from bot.config import Settings
 from bot.pipeline.chunking import Passage, quote_units
+from bot.pipeline.decide import AnswerKind, Decision
 from bot.pipeline.german import Analyzer
 from bot.pipeline.index import LoadedIndex
 from bot.pipeline.privacy import redact
@@ -21,17 +25,17 @@ NO_CONTACT = (
     "Dazu finde ich in den freigegebenen Texten keine passende Stelle – und ich erfinde keine "
     "Antwort. Bitte wenden Sie sich an das Referat Digitalisierung des ASB NRW."
 )
-NO_SURE_ANSWER = (
-    "Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht – und ich erfinde keine."
+# Asking back: which of these rules is meant? (the candidates follow, numbered, then NONE_OF_THEM)
+ASK_BACK = "Ihre Frage passt zu mehreren Stellen der freigegebenen Texte. Welche meinen Sie?"
+NONE_OF_THEM = "Nichts davon – Referat fragen"
+ASK_BACK_CLOSE = (
+    f"Passt keine, wählen Sie „{NONE_OF_THEM}“: Dann nenne ich Ihnen das Referat Digitalisierung."
 )
-HINT_LEAD = (
-    "Am nächsten kommt vielleicht diese Stelle; ob sie Ihre Frage beantwortet, prüfen Sie bitte selbst:"
-)
-HINT_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung:"
-HINT_NO_CONTACT = "Eine verbindliche Auskunft gibt Ihnen das Referat Digitalisierung des ASB NRW."
+# The first words of a candidate's rule, as the question back shows them.
+PREVIEW_WORDS = 14
 # How the answer's source lists are headed, by the sources' role.
 SOURCES_HEADING = "Quellen"
-HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
+CHOICES_HEADING = "Zur Auswahl"
 # Quotes by meaning and words: a sentence scores its similarity to the question plus
 # LEXICAL_SHARE times its shared German terms relative to the best sentence's. Sentences within
 # SENTENCE_GAP of the top passage's best are quoted; another passage only if its fused score is
@@ -41,8 +45,18 @@ HINT_HEADING = "Vermutete Stelle (keine Antwort – bitte selbst prüfen)"
 LEXICAL_SHARE = 0.02
 SENTENCE_GAP = 0.06
 SECONDARY_GAP = 0.15
-# A guess in a refusal quotes the sentences sharing at least this share of the best's terms.
-SENTENCE_SHARE = 0.6
+
+
+class SourceRole(StrEnum):
+    """What an answer uses a cited passage for."""
+
+    QUOTE = "quote"  # it answers: the answer quotes it
+    CHOICE = "choice"  # a candidate of a question asked back: the person picks the rule meant
+    CONTACT = "contact"  # whom to ask (the Referat Digitalisierung)
+
+
+# Which generator wrote the reply: the quotes, a language model (verified), or a fixed text.
+Generator = Literal["extractive", "llm", "fixed"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +66,7 @@ class Source:
     n: int
     passage: Passage
     score: float
-    # What the answer uses it for: "quote" (it answers), "hint" (closest passage of a declined
-    # question, to check by hand) or "contact" (whom to ask).
-    role: str = "quote"
+    role: SourceRole = SourceRole.QUOTE
 
     @property
     def listed(self) -> str:
@@ -66,7 +78,7 @@ class Source:
         p = self.passage
         return {
             "n": self.n,
-            "role": self.role,
+            "role": self.role.value,
             "id": p.id,
             "title": p.title,
             "section": p.section,
@@ -82,43 +94,69 @@ class Quote:
     """One verbatim sentence of the answer, the source it cites and the heading it stands under."""
 
     n: int
-    where: str
+    heading: str
     text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question as it was answered, and what every reply to it carries besides its text: notes
+    on how it was read, the privacy warning, and the corpus build it was answered from."""
+
+    text: str
+    notes: tuple[str, ...] = ()
+    privacy_warning: str | None = None
+    corpus_hash: str | None = None  # the manifest's corpus_hash, for provenance
 
 
 @dataclass(frozen=True)
 class Answer:
     """What the assistant says: text with [n] citations, the disclosure and the sources it used."""
 
-    question: str
+    asked: Question
+    kind: AnswerKind
     text: str
-    abstained: bool
     disclosure: str
     sources: list[Source]
-    generator: str = "extractive"
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    privacy_warning: str | None = None
-    # The corpus build the answer came from (manifest's corpus_hash), for provenance.
-    corpus_hash: str | None = None
+    generator: Generator = "extractive"
     quotes: list[Quote] = field(default_factory=list)  # the sentences quoted, in answer order
     outline: str | None = None  # the outline passage whose items the answer lists
-    smalltalk: bool = False  # a fixed reply to a greeting, thanks or "what can you do"
 
     @property
-    def kind(self) -> str:
-        """What the reply is: "answer", "refusal", "smalltalk" or "error"."""
-        if self.error:
-            return "error"
-        if self.smalltalk:
-            return "smalltalk"
-        return "refusal" if self.abstained else "answer"
+    def question(self) -> str:
+        """The question as answered (cleaned, perhaps cut)."""
+        return self.asked.text
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notes on how the question was read (e.g. cut because it was too long)."""
+        return self.asked.notes
+
+    @property
+    def privacy_warning(self) -> str | None:
+        """The warning shown when the question carries personal data."""
+        return self.asked.privacy_warning
+
+    @property
+    def abstained(self) -> bool:
+        """Whether the reply leaves the question unanswered from the texts."""
+        return self.kind in (AnswerKind.CHOICE, AnswerKind.REFUSAL, AnswerKind.ERROR)
+
+    @property
+    def error(self) -> str | None:
+        """The error message, for an error."""
+        return self.text if self.kind is AnswerKind.ERROR else None
+
+    @property
+    def choices(self) -> list[Source]:
+        """The candidates of a question asked back, in the order offered."""
+        return [s for s in self.sources if s.role is SourceRole.CHOICE]
 
     def source_lists(self) -> list[tuple[str, list[Source]]]:
-        """The sources under their headings, as chat and terminal list them: a guess apart."""
+        """The sources under their headings, as chat and terminal list them: candidates apart."""
         groups = [
-            (HINT_HEADING, [s for s in self.sources if s.role == "hint"]),
-            (SOURCES_HEADING, [s for s in self.sources if s.role != "hint"]),
+            (CHOICES_HEADING, self.choices),
+            (SOURCES_HEADING, [s for s in self.sources if s.role is not SourceRole.CHOICE]),
         ]
         return [(heading, sources) for heading, sources in groups if sources]
 
@@ -126,21 +164,22 @@ class Answer:
         """What audit, history and feedback keep of an answer; the question redacted."""
         return {
             "question": redact(self.question),
+            "kind": self.kind.value,
             "abstained": self.abstained,
             "error": self.error is not None,
             "privacy_warning": self.privacy_warning is not None,
             "passages": [
-                {"id": s.passage.id, "stand": s.passage.stand, "role": s.role} for s in self.sources
+                {"id": s.passage.id, "stand": s.passage.stand, "role": s.role.value} for s in self.sources
             ],
             "generator": self.generator,
-            "corpus_hash": self.corpus_hash,
+            "corpus_hash": self.asked.corpus_hash,
         }
 
     def to_json(self, request_id: object = None) -> dict[str, object]:
         """One JSON object, the CLI contract."""
         data: dict[str, object] = {
             "id": request_id,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
@@ -150,7 +189,7 @@ class Answer:
             "privacy_warning": self.privacy_warning,
         }
         if self.notes:
-            data["notes"] = self.notes
+            data["notes"] = list(self.notes)
         if self.error:
             data["error"] = self.error
         return data
@@ -161,26 +200,7 @@ def _relevance(sentence: str, terms: set[str], analyzer: Analyzer, idf: dict[str
     return sum(idf.get(t, 1.0) for t in found)
 
 
-def _select(
-    hit: Hit, terms: set[str], analyzer: Analyzer, idf: dict[str, float], limit: int
-) -> tuple[list[str], float]:
-    """By words alone (a guess has no answer to rank by meaning): the passage's sentences sharing
-    most terms with the question, in their original order, and the best one's relevance."""
-    units = quote_units(hit.passage)
-    scored = [_relevance(u, terms, analyzer, idf) for u in units]
-    best = max(scored, default=0.0)
-    if best <= 0:
-        return units[:1], 0.0
-    keep = sorted(sorted(range(len(units)), key=lambda i: scored[i], reverse=True)[:limit])
-    keep = [i for i in keep if scored[i] >= SENTENCE_SHARE * best]
-    # A lead-in ending in ':' announces a list: quote the list with it.
-    for i in list(keep):
-        if units[i].endswith(":"):
-            keep = sorted(set(keep) | set(range(i + 1, len(units))))
-    return [units[i] for i in keep], best
-
-
-def where(passage: Passage) -> str:
+def heading_of(passage: Passage) -> str:
     """Where a quote stands, as its heading says: the section, or the document's title."""
     return passage.headings[-1] if passage.headings else passage.title
 
@@ -263,25 +283,38 @@ def _outline(retrieval: Retrieval, index: LoadedIndex) -> list[tuple[Hit, list[s
     return chosen
 
 
-def compose(retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]) -> Answer:
-    """Quote the sentences that answer, each under its heading, or decline and name the Referat."""
-    if not retrieval.answerable:
-        return decline(retrieval.question, settings, contact, hint_for(retrieval, settings, index, contact))
+def compose(
+    retrieval: Retrieval,
+    decision: Decision,
+    asked: Question,
+    *,
+    settings: Settings,
+    index: LoadedIndex,
+    contact: list[Passage],
+) -> Answer:
+    """What the decision says to do: quote the sentences that answer, each under its heading; or
+    ask back with the candidates; or decline and name the Referat."""
+    if decision.kind is AnswerKind.CHOICE:
+        return ask_back(asked, decision.candidates, settings)
+    if decision.kind is not AnswerKind.ANSWER:
+        return decline(asked, settings, contact)
+    if decision.candidates:  # picked by the person: that passage answers, and only it
+        retrieval = dataclasses.replace(retrieval, hits=list(decision.candidates[:1]))
     top = retrieval.hits[0].passage
     chosen = _outline(retrieval, index) if top.is_outline else _choose(retrieval, settings, index)
     chosen = _with_named_contact(chosen, retrieval.hits, contact)
     sources = [Source(n, hit.passage, hit.score) for n, (hit, _) in enumerate(chosen, 1)]
-    quotes = [Quote(n, where(hit.passage), q) for n, (hit, texts) in enumerate(chosen, 1) for q in texts]
+    quotes = [Quote(n, heading_of(hit.passage), q) for n, (hit, texts) in enumerate(chosen, 1) for q in texts]
     lines = [LEAD_IN]
     if top.is_outline:
-        lines += ["", f"{where(top)}:", *(f"„{q.text}“ [{q.n}]" for q in quotes)]
+        lines += ["", f"{heading_of(top)}:", *(f"„{q.text}“ [{q.n}]" for q in quotes)]
     else:
-        for heading, group in itertools.groupby(quotes, key=lambda q: q.where):
+        for heading, group in itertools.groupby(quotes, key=lambda q: q.heading):
             lines += ["", f"{heading}:", *(f"„{q.text}“ [{q.n}]" for q in group)]
     return Answer(
-        question=retrieval.question,
+        asked=asked,
+        kind=AnswerKind.ANSWER,
         text="\n".join(lines),
-        abstained=False,
         disclosure=settings.disclosure,
         sources=sources,
         quotes=quotes,
@@ -289,20 +322,28 @@ def compose(retrieval: Retrieval, settings: Settings, index: LoadedIndex, contac
     )
 
 
-def hint_for(
-    retrieval: Retrieval, settings: Settings, index: LoadedIndex, contact: list[Passage]
-) -> tuple[Hit, list[str]] | None:
-    """What a refusal offers as a guess: the closest passage and its sentences that share words
-    with the question. None when the question was not close, when the passage is the contact
-    the refusal quotes anyway, or when no sentence shares a word (headings alone are no reason)."""
-    hit = retrieval.hint(settings.hint_confidence)
-    if hit is None or any(p.id == hit.passage.id for p in contact):
-        return None
-    lexical = index.lexical
-    quotes, best = _select(
-        hit, set(retrieval.terms), lexical.analyzer, lexical.idf, settings.answer_max_sentences
+def preview(passage: Passage) -> str:
+    """The first words of a passage's rule, as a candidate shows them."""
+    words = " ".join(quote_units(passage) or [passage.text]).split()
+    return " ".join(words[:PREVIEW_WORDS]) + (" …" if len(words) > PREVIEW_WORDS else "")
+
+
+def ask_back(asked: Question, candidates: tuple[Hit, ...], settings: Settings) -> Answer:
+    """The question back: which of these rules is meant? Each candidate by its heading and the
+    first words of its rule; they are the message's sources (role choice)."""
+    sources = [
+        Source(n, hit.passage, hit.score, role=SourceRole.CHOICE) for n, hit in enumerate(candidates, 1)
+    ]
+    lines = [ASK_BACK, ""]
+    lines += [f"[{s.n}] {heading_of(s.passage)}: „{preview(s.passage)}“" for s in sources]
+    lines += ["", ASK_BACK_CLOSE]
+    return Answer(
+        asked=asked,
+        kind=AnswerKind.CHOICE,
+        text="\n".join(lines),
+        disclosure=settings.disclosure,
+        sources=sources,
     )
-    return (hit, quotes) if best > 0 else None
 
 
 def _with_named_contact(
@@ -318,29 +359,17 @@ def _with_named_contact(
     return [*chosen, (hit, quote_units(contact[1]))]
 
 
-def decline(
-    question: str,
-    settings: Settings,
-    contact: list[Passage],
-    hint: tuple[Hit, list[str]] | None = None,
-) -> Answer:
-    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus;
-    with a hint, first the closest passage, marked as a guess to check."""
-    lines: list[str] = []
-    sources: list[Source] = []
-    quotes: list[Quote] = []
-    if hint is not None:
-        hit, hint_quotes = hint
-        sources.append(Source(1, hit.passage, hit.score, role="hint"))
-        quotes = [Quote(1, where(hit.passage), q) for q in hint_quotes]
-        lines += [NO_SURE_ANSWER, HINT_LEAD, "", *(f"„{q}“ [1]" for q in hint_quotes), ""]
-        lines.append(HINT_CONTACT if contact else HINT_NO_CONTACT)
-    else:
-        lines.append(NO_ANSWER if contact else NO_CONTACT)
-    if contact:
-        contacts = [Source(n, p, 0.0, role="contact") for n, p in enumerate(contact, len(sources) + 1)]
-        said = [Quote(s.n, where(s.passage), " ".join(quote_units(s.passage))) for s in contacts]
-        lines += ["", *(f"„{q.text}“ [{q.n}]" for q in said)]
-        sources += contacts
-        quotes += said
-    return Answer(question, "\n".join(lines), True, settings.disclosure, sources, quotes=quotes)
+def decline(asked: Question, settings: Settings, contact: list[Passage]) -> Answer:
+    """The refusal: no invented answer, but the Referat Digitalisierung, quoted from the corpus."""
+    lines = [NO_ANSWER if contact else NO_CONTACT]
+    sources = [Source(n, p, 0.0, role=SourceRole.CONTACT) for n, p in enumerate(contact, 1)]
+    quotes = [Quote(s.n, heading_of(s.passage), " ".join(quote_units(s.passage))) for s in sources]
+    lines += ["", *(f"„{q.text}“ [{q.n}]" for q in quotes)] if quotes else []
+    return Answer(
+        asked=asked,
+        kind=AnswerKind.REFUSAL,
+        text="\n".join(lines),
+        disclosure=settings.disclosure,
+        sources=sources,
+        quotes=quotes,
+    )

@@ -9,18 +9,24 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import BotError, QuestionError
 from bot.pipeline import smalltalk
-from bot.pipeline.answer import Answer, Source, compose, hint_for
-from bot.pipeline.audit import AuditLog
+from bot.pipeline.answer import Answer, Question, Source, compose
+from bot.pipeline.audit import AuditLog, PickLog
+from bot.pipeline.calibration import Calibration, load_calibration
 from bot.pipeline.chunking import Passage
+from bot.pipeline.decide import AnswerKind, Decision, decide
 from bot.pipeline.german import words
 from bot.pipeline.index import MANIFEST, LoadedIndex, open_index, read_manifest
 from bot.pipeline.llm import verify
 from bot.pipeline.privacy import find_personal_data, redact, warning_for
-from bot.pipeline.retrieve import Hit, PolicyRetriever, Retrieval
+from bot.pipeline.retrieve import Hit, Retrieval, Retriever
+
+if TYPE_CHECKING:
+    from bot.pipeline.llm import Generator
 
 EMPTY_QUESTION = (
     "Bitte stellen Sie eine Frage, zum Beispiel: „Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?“"
@@ -28,6 +34,11 @@ EMPTY_QUESTION = (
 # Control characters, and invisible or direction-changing ones that can disguise text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 CONTACT_PASSAGES = 2
+# The choice that picks none of the candidates of a question asked back ("Nichts davon").
+NOTHING_CHOSEN = "nichts"
+UNKNOWN_CHOICE = (
+    "Diese Auswahl gibt es in den freigegebenen Texten nicht (mehr). Bitte fragen Sie noch einmal."
+)
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +47,17 @@ class CleanQuestion:
     """A question made safe to process, and the note for the user if it had to be cut."""
 
     text: str
-    notes: list[str]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question answered: what was found, what was decided, and what the person is told.
+    Chat, CLI, eval, tune, bench and the self-check all read this one record."""
+
+    answer: Answer
+    retrieval: Retrieval | None = None  # None: small talk, which is not searched
+    decision: Decision | None = None
 
 
 def clean_question(raw: object, max_chars: int) -> CleanQuestion:
@@ -47,10 +68,10 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     text = " ".join(text.split())
     if not any(ch.isalnum() for ch in text):
         raise QuestionError(EMPTY_QUESTION)
-    notes = []
+    notes: tuple[str, ...] = ()
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-        notes.append(f"Ihre Frage war sehr lang; berücksichtigt wurden nur die ersten {max_chars} Zeichen.")
+        notes = (f"Ihre Frage war sehr lang; berücksichtigt wurden nur die ersten {max_chars} Zeichen.",)
     return CleanQuestion(text, notes)
 
 
@@ -59,7 +80,7 @@ class _Loaded:
     """One consistent snapshot: an index, its retriever and the contact passages for refusals."""
 
     index: LoadedIndex
-    retriever: PolicyRetriever
+    retriever: Retriever
     contact: list[Passage]
     manifest_mtime: int
     public_words: frozenset[str]
@@ -68,9 +89,17 @@ class _Loaded:
 class Assistant:
     """Answers questions from the current index; a newly built index is picked up without restart."""
 
-    def __init__(self, settings: Settings, index: LoadedIndex, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: LoadedIndex,
+        audit: AuditLog | None = None,
+        picks: PickLog | None = None,
+    ) -> None:
         self.settings = settings
         self.audit = audit
+        self.picks = picks
+        self.calibration: Calibration = load_calibration(settings.decision_file)
         self._generator = _generator(settings)
         self._lock = threading.Lock()
         self._state = self._snapshot(index)
@@ -79,7 +108,7 @@ class Assistant:
         contacts = index.passages_of(self.settings.contact_document)
         return _Loaded(
             index=index,
-            retriever=PolicyRetriever(index=index, settings=self.settings),
+            retriever=Retriever(index, self.settings, self.calibration),
             contact=contacts[:CONTACT_PASSAGES],
             manifest_mtime=_manifest_mtime(self.settings),
             public_words=frozenset(w for p in contacts for w in words(p.context_text())),
@@ -87,8 +116,10 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
-        """Open the index (and the embedding model) once; answers are audited under data_dir."""
-        return cls(settings, open_index(settings), AuditLog(settings.data_dir) if settings.audit else None)
+        """Open the index (and the embedding model) once; answers and picks are recorded under data_dir."""
+        if not settings.audit:
+            return cls(settings, open_index(settings))
+        return cls(settings, open_index(settings), AuditLog(settings.data_dir), PickLog(settings.data_dir))
 
     @property
     def index(self) -> LoadedIndex:
@@ -96,19 +127,9 @@ class Assistant:
         return self._current().index
 
     @property
-    def retriever(self) -> PolicyRetriever:
+    def retriever(self) -> Retriever:
         """The retriever over the current index."""
         return self._current().retriever
-
-    def hint(self, retrieval: Retrieval) -> tuple[Hit, list[str]] | None:
-        """The guess a refusal of this retrieval shows (what eval counts), from the current index."""
-        state = self._current()
-        return hint_for(retrieval, self.settings, state.index, state.contact)
-
-    def compose(self, retrieval: Retrieval) -> Answer:
-        """The extractive answer (or refusal) to a retrieval, as `ask` gives it without a language model."""
-        state = self._current()
-        return compose(retrieval, self.settings, state.index, state.contact)
 
     def _current(self) -> _Loaded:
         """The snapshot to answer from, switching to a new build when manifest.json changed."""
@@ -137,63 +158,92 @@ class Assistant:
     def ask(
         self,
         question: object,
-        history: Sequence[str] = (),
+        history: Sequence[object] = (),
         channel: str = "cli",
         on_token: Callable[[str], None] | None = None,
-    ) -> Answer:
-        """Answer one question, in the context of earlier questions of the same conversation.
+        *,
+        choice: str | None = None,
+        user: str | None = None,
+    ) -> Turn:
+        """Answer one question, in the context of earlier questions of the same conversation: the
+        one path every surface takes (a QuestionError for an empty question or an unknown choice).
 
+        choice answers a question asked back: the id of the passage the person picked (answered
+        from that passage alone), or NOTHING_CHOSEN for "Nichts davon" (the refusal). Picks are
+        recorded, with the user's account only so that `forget` can delete them.
         on_token receives the language model's draft as it is written (only with BOT_LLM); the
         returned answer is the verified one, or the quotes.
         """
         clean = clean_question(question, self.settings.max_question_chars)
-        talk = smalltalk.recognise(clean.text)
-        if talk is not None:
-            return self._audited(self._smalltalk(clean, talk), self._current(), channel)
-        earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
         state = self._current()
-        retrieval = state.retriever.search(smalltalk.without_greeting(clean.text), earlier)
-        answer = compose(retrieval, self.settings, state.index, state.contact)
         findings = find_personal_data(clean.text, public_words=state.public_words)
-        if self._generator is not None and not answer.abstained:
-            answer = self._written(redact(clean.text, findings), retrieval, state, on_token) or answer
-        answer = dataclasses.replace(
-            answer,
-            question=clean.text,
-            notes=clean.notes,
-            privacy_warning=warning_for(findings),
-            corpus_hash=state.index.manifest.corpus_hash,
+        asked = Question(clean.text, clean.notes, warning_for(findings), state.index.manifest.corpus_hash)
+        talk = smalltalk.recognise(clean.text) if choice is None else None
+        if talk is not None:
+            return self._audited(Turn(self._smalltalk(asked, talk)), state, channel)
+        earlier = [q.text for q in (_try_clean(h, self.settings) for h in history) if q]
+        retrieval = state.retriever.search(smalltalk.without_greeting(clean.text), earlier)
+        if choice is None:
+            decision = decide(retrieval, self.calibration)
+        else:
+            retrieval, decision = self._picked(retrieval, choice, state, channel, user)
+        answer = compose(
+            retrieval, decision, asked, settings=self.settings, index=state.index, contact=state.contact
         )
-        return self._audited(answer, state, channel)
+        if self._generator is not None and decision.kind is AnswerKind.ANSWER:
+            redacted = redact(clean.text, findings)
+            written = self._written(self._generator, asked, redacted, retrieval, state, on_token)
+            answer = written or answer
+        return self._audited(Turn(answer, retrieval, decision), state, channel)
 
-    def _audited(self, answer: Answer, state: _Loaded, channel: str) -> Answer:
+    def _picked(
+        self, retrieval: Retrieval, choice: str, state: _Loaded, channel: str, user: str | None
+    ) -> tuple[Retrieval, Decision]:
+        """The person's pick of a question asked back, recorded: the passage answers alone (its
+        scores kept if it was ranked), or "Nichts davon" refuses."""
+        passage = None if choice == NOTHING_CHOSEN else state.index.passage(choice)
+        if choice != NOTHING_CHOSEN and passage is None:
+            raise QuestionError(UNKNOWN_CHOICE)
+        if self.picks is not None:
+            offered = [h.passage.id for h in retrieval.choices]
+            build = state.index.manifest.build
+            self.picks.record(retrieval.question, passage, offered, channel=channel, user=user, build=build)
+        if passage is None:
+            return retrieval, Decision(AnswerKind.REFUSAL, retrieval.confidence, 0.0)
+        ranked = {h.passage.id: h for h in (*retrieval.hits, *retrieval.choices)}
+        hit = ranked.get(passage.id) or Hit(passage, score=0.0, lexical=0.0, dense=0.0, coverage=0.0)
+        return dataclasses.replace(retrieval, hits=[hit]), Decision.chosen(hit)
+
+    def _audited(self, turn: Turn, state: _Loaded, channel: str) -> Turn:
         if self.audit is not None:
-            self.audit.record(answer, manifest=state.index.manifest, channel=channel)
-        return answer
+            self.audit.record(turn.answer, manifest=state.index.manifest, channel=channel)
+        return turn
 
-    def _smalltalk(self, clean: CleanQuestion, talk: smalltalk.SmallTalk) -> Answer:
+    def _smalltalk(self, asked: Question, talk: smalltalk.SmallTalk) -> Answer:
         """The fixed reply to small talk: it rests on no passage, so it lists none."""
-        findings = find_personal_data(clean.text, public_words=self._current().public_words)
         return Answer(
-            question=clean.text,
+            asked=asked,
+            kind=AnswerKind.SMALLTALK,
             text=talk.reply,
-            abstained=False,
-            disclosure=self.settings.error_disclosure,
+            disclosure=self.settings.notice_disclosure,
             sources=[],
             generator="fixed",
-            notes=clean.notes,
-            privacy_warning=warning_for(findings),
-            smalltalk=True,
         )
 
     def _written(
-        self, question: str, retrieval: Retrieval, state: _Loaded, on_token: Callable[[str], None] | None
+        self,
+        generator: Generator,
+        asked: Question,
+        question: str,
+        retrieval: Retrieval,
+        state: _Loaded,
+        on_token: Callable[[str], None] | None,
     ) -> Answer | None:
         """The language model's verified answer; None keeps the quotes (error, timeout, nothing verified)."""
         hits = retrieval.hits[: self.settings.llm_passages]
         passages = [h.passage for h in hits]
         try:
-            raw = self._generator.generate(question, passages, on_token)
+            raw = generator.generate(question, passages, on_token)
         except Exception as exc:  # HTTP errors, timeouts, provider errors: all mean "quote instead"
             log.warning("Sprachmodell nicht verfügbar, Antwort mit Zitaten: %s", type(exc).__name__)
             return None
@@ -211,16 +261,16 @@ class Assistant:
             return None
         score = {h.passage.id: h.score for h in hits}
         return Answer(
-            question=question,
+            asked=asked,
+            kind=AnswerKind.ANSWER,
             text=verified.text,
-            abstained=False,
             disclosure=self.settings.llm_disclosure,
             sources=[Source(n, p, score[p.id]) for n, p in enumerate(verified.passages, 1)],
             generator="llm",
         )
 
 
-def _generator(settings: Settings):
+def _generator(settings: Settings) -> Generator | None:
     """The language-model generator when BOT_LLM is set; a wrong setting is a clear German error."""
     if not settings.llm:
         return None
@@ -252,10 +302,9 @@ def _try_clean(raw: object, settings: Settings) -> CleanQuestion | None:
 def error_answer(question: object, message: str, settings: Settings) -> Answer:
     """An error still discloses the AI; it rests on no passage, so it lists none."""
     return Answer(
-        question=question if isinstance(question, str) else "",
+        asked=Question(question if isinstance(question, str) else ""),
+        kind=AnswerKind.ERROR,
         text=message,
-        abstained=True,
-        disclosure=settings.error_disclosure,
+        disclosure=settings.notice_disclosure,
         sources=[],
-        error=message,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from bot.pipeline.corpus import Document, Vocabulary
 
@@ -194,7 +195,8 @@ def _pieces(text: str, max_chars: int) -> list[str]:
     return [p for p in pieces if p]
 
 
-INTRO_KEY = "einleitung"
+# The `fragen`/`schlagwoerter` key of the text before the first heading (any capitalisation).
+INTRO = "Einleitung"
 
 
 def _vocabulary_for(
@@ -207,7 +209,7 @@ def _vocabulary_for(
         return tuple(vocab)
     keys = {key.casefold(): terms for key, terms in vocab.items()}
     if not headings:
-        return tuple(keys.get(INTRO_KEY, ()))
+        return tuple(keys.get(INTRO.casefold(), ()))
     found = list(keys.get(headings[-1].casefold(), ()))
     for depth in range(len(headings) - 1):
         if headings[: depth + 1] not in with_text:
@@ -216,7 +218,13 @@ def _vocabulary_for(
 
 
 def _passage(
-    doc: Document, key: str, heads: tuple[str, ...], text: str, line: int, with_text: set, **kind: object
+    doc: Document,
+    key: str,
+    heads: tuple[str, ...],
+    text: str,
+    line: int,
+    with_text: set[tuple[str, ...]],
+    **kind: Any,
 ) -> Passage:
     """A passage of doc under heads, with the vocabulary its heading gives (none for the whole
     document's outline, which stands under no heading)."""

@@ -262,6 +262,18 @@ def _empty_sections(doc: Document) -> list[int]:
     return empty
 
 
+def replaced_ids(doc: Document) -> list[str]:
+    """The documents this one replaces (its field `ersetzt`)."""
+    target = doc.meta.ersetzt
+    return [target] if isinstance(target, str) else list(target or [])
+
+
+def _one_replaces_other(a: Document, b: Document) -> bool:
+    return b.id.casefold() in {t.casefold() for t in replaced_ids(a)} or a.id.casefold() in {
+        t.casefold() for t in replaced_ids(b)
+    }
+
+
 def check_corpus(corpus_dir: Path) -> tuple[list[str], list[str], int]:
     """Lint the corpus: (errors, warnings, documents read), each message as `file:line: Meldung`."""
     from bot.pipeline.privacy import find_personal_data
@@ -272,20 +284,20 @@ def check_corpus(corpus_dir: Path) -> tuple[list[str], list[str], int]:
         load_synonyms(corpus_dir)
     except CorpusError as exc:
         errors.append(str(exc))
-    titles: dict[str, str] = {}
+    titles: dict[str, Document] = {}
     ids = {d.id.casefold(): d for d in loaded.documents}
     for doc in loaded.documents:
         name = doc.path.name
         key = doc.meta.titel.casefold()
-        if key in titles:
-            errors.append(f"{name}:2: Der Titel „{doc.meta.titel}“ steht schon in {titles[key]}.")
-        titles.setdefault(key, name)
+        # A new version (`ersetzt`) may keep the title of the document it replaces.
+        if key in titles and not _one_replaces_other(doc, titles[key]):
+            errors.append(f"{name}:2: Der Titel „{doc.meta.titel}“ steht schon in {titles[key].path.name}.")
+        titles.setdefault(key, doc)
         if sum(1 for d in loaded.documents if d.id.casefold() == doc.id.casefold()) > 1:
             errors.append(f"{name}:1: Die Dokument-ID „{doc.id}“ gibt es mehrfach (Groß-/Kleinschreibung).")
-        for line in _empty_sections(doc):
-            errors.append(f"{name}:{line}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
-        replaced = doc.meta.ersetzt
-        for target in [replaced] if isinstance(replaced, str) else (replaced or []):
+        for number in _empty_sections(doc):
+            errors.append(f"{name}:{number}: Leerer Abschnitt: Unter dieser Überschrift steht kein Text.")
+        for target in replaced_ids(doc):
             if target.casefold() not in ids:
                 warnings.append(f"{name}:2: „ersetzt: {target}“ verweist auf kein Dokument im Korpus.")
         if not doc.meta.offizielle_kontakte:

@@ -15,6 +15,8 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.pipeline import thesaurus
+
 ANALYZER_VERSION = 7
 TOKEN = re.compile(r"[^\W_]+")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
@@ -62,6 +64,41 @@ def modal_forms() -> dict[str, str]:
     return {form: infinitive for form, infinitive in _data_lines("modal_forms.txt")}
 
 
+@lru_cache(maxsize=1)
+def modal_verbs() -> frozenset[str]:
+    """Modal verbs, their forms and infinitives: they say what is allowed, not what about."""
+    return frozenset(modal_forms()) | frozenset(modal_forms().values())
+
+
+# Thesaurus expansion (thesaurus.py) of question words of at least MIN_RELATED_LENGTH letters,
+# to and from words of at most MAX_SENSES meanings: more is mostly polysemy ("tun" -> "Arbeit",
+# "Referat" -> "Vortrag"), also on the synonym's side ("Software" -> "Programm", 8 meanings):
+# page hit@3 -0.009 to -0.012 on the tuning sets with more. Shorter words ("per" -> "mithilfe")
+# only add noise.
+MAX_SENSES = 3
+MIN_RELATED_LENGTH = 5
+
+
+def _few_meanings(word: str) -> bool:
+    """Whether a word is long enough and of few enough meanings to be widened or to widen."""
+    return len(word) >= MIN_RELATED_LENGTH and len(thesaurus.synsets(word)) <= MAX_SENSES
+
+
+@lru_cache(maxsize=50_000)
+def stand_ins(word: str) -> tuple[str, ...]:
+    """The thesaurus' synonyms of a word or its lemma that may stand in for it in a search: only
+    between words of few meanings (more are mostly polysemy) and never for modal verbs
+    ("dürfen" is no "müssen", whatever the thesaurus says)."""
+    forms = {word, _lemma(word)} if word.isalpha() else set()
+    if forms & modal_verbs() or not any(_few_meanings(form) for form in forms):
+        return ()
+    meanings = {synset for form in forms for synset in thesaurus.synsets(form)}
+    if len(meanings) > MAX_SENSES:
+        return ()
+    others = {w for synset in meanings for w in synset if w.isalpha() and w not in stopwords()}
+    return tuple(sorted(w for w in others - forms if _few_meanings(w)))
+
+
 MIN_FUZZY_LENGTH = 5
 # A misspelt function word ("sint", "fragn") is one edit from a stop word and in no dictionary.
 MIN_TYPO_LENGTH = 4
@@ -69,6 +106,8 @@ FUZZY_CUTOFF = 85.0
 MIN_COMPOUND_LENGTH = 8
 MIN_HEAD = 4
 MIN_PREFIX = 5
+# A question term that stands for a synonym of a question word, not for the word itself.
+RELATED = "~"
 
 
 # Questions after a date, a duration or an amount: policy texts state rules, rarely such facts.
@@ -152,10 +191,14 @@ class WordTerms:
     parts: tuple[str, ...]
     marks: tuple[str, ...]
     part_marks: tuple[str, ...] = ()
+    # A question word's synonyms from the thesaurus that the corpus contains (their stems):
+    # they count less than the word itself (lexical.RELATED_WEIGHT).
+    related: tuple[str, ...] = ()
 
     def all(self) -> list[str]:
-        """Stem, compound parts and synonym markers, as indexed."""
-        return [self.stem, *self.parts, *self.marks, *(m for m in self.part_marks if m)]
+        """Stem, compound parts and synonym markers, as indexed; then the related stems, marked."""
+        own = [self.stem, *self.parts, *self.marks, *(m for m in self.part_marks if m)]
+        return own + [RELATED + r for r in self.related]
 
 
 class Analyzer:
@@ -165,6 +208,7 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("german")
         self._english = Stemmer.Stemmer("english")
         self._stem_cache: dict[str, str] = {}
+        self._related_cache: dict[str, tuple[str, ...]] = {}
         surfaces = {w for w in vocabulary if len(w) >= 3 and w not in stopwords() and not w.isdigit()}
         self.vocabulary = sorted(surfaces)
         self._surfaces = frozenset(surfaces)
@@ -249,18 +293,31 @@ class Analyzer:
             if word in stopwords() or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = self.stem(word)
-            if query and stem not in self._known and self._is_english(word):
-                english = self._english.stemWord(word)  # "checking" meets the keyword "check"
-                stem = english if english in self._known else stem
-            if query and stem not in self._known:
-                corrected = None if word in ENGLISH_FUNCTION_WORDS else self._correct(word)
-                if corrected is None:
-                    continue
-                if corrected != word:
-                    word, stem = corrected, self.stem(corrected)
+            # A word the corpus lacks: English, or a typo, unless a synonym of it is in the corpus
+            # (a word of the thesaurus is no typo: "Schreibkram").
+            if query and stem not in self._known and not self._related(word, stem):
+                english = self._english.stemWord(word) if self._is_english(word) else ""
+                if english in self._known:
+                    stem = english  # "checking" meets the keyword "check"
+                else:
+                    corrected = None if word in ENGLISH_FUNCTION_WORDS else self._correct(word)
+                    if corrected is None:
+                        continue
+                    if corrected != word:
+                        word, stem = corrected, self.stem(corrected)
             parts = tuple(dict.fromkeys(p for p in self._compound_parts(word) if len(p) >= 3 and p != stem))
-            analysed.append(WordTerms(stem, parts, ()))
+            related = tuple(r for r in self._related(word, stem) if r not in parts) if query else ()
+            analysed.append(WordTerms(stem, parts, (), related=related))
         return self._mark_synonyms(analysed) + self._stop_phrase_marks(text_words)
+
+    def _related(self, word: str, stem: str) -> tuple[str, ...]:
+        """Stems of the corpus words that can stand in for a word (stand_ins)."""
+        cached = self._related_cache.get(word)
+        if cached is None:
+            found = (self.stem(other) for other in stand_ins(word))
+            cached = tuple(dict.fromkeys(s for s in found if s != stem and s in self._known))
+            self._related_cache[word] = cached
+        return cached
 
     def terms(self, text: str, *, query: bool = False) -> list[str]:
         """Lexical terms of a text: stems, compound parts and synonym-group markers."""
@@ -281,6 +338,7 @@ class Analyzer:
                 w.parts,
                 tuple(sorted(m)),
                 tuple(self._synonyms.get((part,), "") for part in w.parts),
+                w.related,
             )
             for w, m in zip(analysed, marks, strict=True)
         ]

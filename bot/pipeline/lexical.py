@@ -8,7 +8,10 @@ import bm25s
 import numpy as np
 
 from bot.pipeline.chunking import Passage
-from bot.pipeline.german import Analyzer, WordTerms
+from bot.pipeline.german import RELATED, Analyzer, WordTerms
+
+# A thesaurus synonym of a question word counts this much of the word itself.
+RELATED_WEIGHT = 0.5
 
 
 def passage_terms(passage: Passage, analyzer: Analyzer) -> list[str]:
@@ -49,10 +52,19 @@ class LexicalIndex:
         return cls(analyzer, [p.id for p in passages], bm25, term_sets, idf, max_idf)
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
-        """BM25 score of every passage, in passage order."""
-        if not query_terms or self._bm25 is None:
-            return np.zeros(len(self.passage_ids))
-        return np.asarray(self._bm25.get_scores(query_terms), dtype=float)
+        """BM25 score of every passage, in passage order; a question word's synonyms (terms marked
+        RELATED) count RELATED_WEIGHT, each once and only if the question does not hold it itself."""
+        own = [t for t in query_terms if not t.startswith(RELATED)]
+        related = list(dict.fromkeys(t[len(RELATED) :] for t in query_terms if t.startswith(RELATED)))
+        related = [t for t in related if t not in own]
+        scores = np.zeros(len(self.passage_ids))
+        if self._bm25 is None:
+            return scores
+        if own:
+            scores += np.asarray(self._bm25.get_scores(own), dtype=float)
+        if related and RELATED_WEIGHT:
+            scores += RELATED_WEIGHT * np.asarray(self._bm25.get_scores(related), dtype=float)
+        return scores
 
     def word_weight(self, word: WordTerms) -> float:
         """How much a question word says: the rarity of its stem, synonym group or parts."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -147,7 +148,7 @@ def verify(
     lines = [
         claim.rstrip() + " " + "".join(f"[{order[n]}]" for n in dict.fromkeys(cited)) for claim, cited in kept
     ]
-    used = [passages[n - 1] for n in sorted(order, key=order.get)]
+    used = [passages[n - 1] for n in sorted(order, key=lambda n: order[n])]
     return Verified(" ".join(lines), used, removed)
 
 
@@ -157,7 +158,9 @@ class Generator:
     def __init__(self, settings: Settings) -> None:
         from langchain.chat_models import init_chat_model
 
-        kwargs: dict[str, object] = {"timeout": settings.llm_timeout, "max_retries": 0, "temperature": 0}
+        if not settings.llm:
+            raise ValueError("BOT_LLM ist nicht gesetzt")
+        kwargs: dict[str, Any] = {"timeout": settings.llm_timeout, "max_retries": 0, "temperature": 0}
         if settings.llm_base_url:
             kwargs["base_url"] = settings.llm_base_url
         if settings.llm_api_key:

@@ -4,9 +4,10 @@ the chat. One place for both, so a source list or a disclosure cannot differ bet
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.pipeline.answer import HINT_HEADING, Answer, Source
+from bot.pipeline.answer import Answer, Source
 from bot.pipeline.markdown import literal
 
 
@@ -65,12 +66,11 @@ def _whole(text: str, quotes: list[str]) -> bool:
     return any(all(ln in q for ln in lines) for q in quotes)
 
 
-def panel(source: Source, quotes: list[str] = ()) -> Panel:
+def panel(source: Source, quotes: Sequence[str] = ()) -> Panel:
     """The cited passage: title, section, date of the text, then the text with what the answer
     quotes of it in bold."""
     p = source.passage
-    guess = f"_{HINT_HEADING}_\n\n" if source.role == "hint" else ""
-    content = guess + (
+    content = (
         f"**{literal(p.title)}**\nAbschnitt: {literal(p.section)} · Stand: {literal(p.stand)}\n\n"
         f"{marked(p.text, list(quotes))}"
     )

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from bot.config import Settings
+from bot.pipeline.calibration import Calibration
 from bot.pipeline.chunking import Passage
 from bot.pipeline.german import POLICY_MODAL, WordTerms, asks_for_fact, asks_for_list, english_share
 from bot.pipeline.index import LoadedIndex, VectorKind
@@ -32,16 +28,8 @@ LONG_MESSAGE_WORDS = 12
 OUTLINE_ITEMS = 3
 OUTLINE_GAP = 1.0
 MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
-# Logistic model of "the texts answer this" over the Signals below, printed by `python -m bot
-# tune` (C=0.1, standardised signals): fitted on dev, holdout and extra (the page) and on
-# synthetic-tune (five synthetic documents added without example questions), both weighing the
-# same. There, at min_confidence 0.53: answered 0.784, refused 0.873.
-CONFIDENCE_WEIGHTS = {
-    "text": 17.695, "sentence": -0.65, "questions": -3.276, "lift": -3.932,
-    "top": 0.101, "margin": 0.023, "coverage": 0.591, "best_coverage": 1.0,
-    "unknown": -1.601, "english": 3.117, "fact": -2.015, "policy": 1.792,
-}  # fmt: skip
-CONFIDENCE_BIAS = -14.691
+# A question may be asked back with the best passages of up to this many different sections.
+CHOICES = 3
 
 
 @dataclass(frozen=True)
@@ -85,11 +73,12 @@ class Signals:
     english: float  # share of English function words (an English question meets German texts)
     fact: bool  # asks for a date, a duration or an amount
     policy: bool  # asks what is allowed with AI
+    section_margin: float = 0.0  # the top passage's fused score above the best of another section
+    outline: bool = False  # an overview of a section's parts goes first (a question about the whole)
 
-    def confidence(self) -> float:
-        """Probability that the texts answer the question, from the logistic model above."""
-        z = CONFIDENCE_BIAS + sum(w * float(getattr(self, name)) for name, w in CONFIDENCE_WEIGHTS.items())
-        return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))), 4)
+    def values(self) -> dict[str, float]:
+        """The signals by name, as the fitted models weigh them."""
+        return {name: float(value) for name, value in vars(self).items()}
 
 
 def normalised(scores: np.ndarray, present: np.ndarray, k: int) -> np.ndarray:
@@ -126,19 +115,14 @@ class Retrieval:
     terms: list[str]
     hits: list[Hit]
     signals: Signals | None  # None when nothing was found
-    confidence: float
-    answerable: bool
+    confidence: float  # probability that the texts answer the question (calibration.in_scope)
+    # The best passage of each of the first CHOICES different sections, best first: what the
+    # assistant offers when it asks back which rule is meant.
+    choices: tuple[Hit, ...] = ()
     # The signals of every reading (whole message first, then the others), for `tune`.
     readings: tuple[Signals, ...] = ()
     # The deciding reading's question vector (quotes are chosen by their similarity to it).
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-    def hint(self, min_confidence: float) -> Hit | None:
-        """For a declined question that came close: the best passage, offered to check by hand."""
-        if self.answerable or not self.hits or self.confidence < min_confidence:
-            return None
-        best = self.hits[0]
-        return best if best.coverage > 0 else None
 
 
 @dataclass(frozen=True)
@@ -155,14 +139,14 @@ class _Probe:
         return cls(text, words, [t for w in words for t in w.all()])
 
 
-class PolicyRetriever(BaseRetriever):
+class Retriever:
     """German BM25 and multilingual dense similarity (to the passage, its example questions and
     its sentences), each normalised per question and fused as a weighted sum."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    index: LoadedIndex
-    settings: Settings
+    def __init__(self, index: LoadedIndex, settings: Settings, calibration: Calibration) -> None:
+        self.index = index
+        self.settings = settings
+        self.calibration = calibration
 
     def _follow_up_text(self, question: str, words_: list[WordTerms], history: Sequence[str]) -> str | None:
         """The previous question, when this one is short or opens with a referring word."""
@@ -239,19 +223,23 @@ class PolicyRetriever(BaseRetriever):
         best = np.maximum.reduce(list(similarity.values()))
         ranked = self._prefer_outline(probe.text, top_positions(fused, settings.top_k), fused)
         passages = self.index.passages
-        hits = [
-            Hit(
+
+        def hit(i: int) -> Hit:
+            return Hit(
                 passage=passages[i],
                 score=round(float(fused[i]), 4),
                 lexical=round(float(bm25[i]), 4),
                 dense=round(float(best[i]), 4),
                 coverage=round(lexical.coverage(probe.words, i), 4),
             )
-            for i in ranked
-        ]
+
+        hits = [hit(i) for i in ranked]
+        sections = self._first_of_each_section(ranked, fused)
         evidence = [i for i in ranked if not self.index.is_outline[i]]  # an outline has no text of its own
-        signals = self._signals(probe, hits, evidence, similarity, best, fused) if evidence else None
-        confidence = signals.confidence() if signals else 0.0
+        signals = (
+            self._signals(probe, hits, evidence, similarity, best, fused, sections) if evidence else None
+        )
+        confidence = self.calibration.in_scope.probability(signals.values()) if signals else 0.0
         return Retrieval(
             question=question,
             search_text=probe.text,
@@ -259,9 +247,22 @@ class PolicyRetriever(BaseRetriever):
             hits=hits,
             signals=signals,
             confidence=confidence,
-            answerable=signals is not None and confidence >= settings.min_confidence,
+            choices=tuple(hit(i) for i in sections[:CHOICES]),
             vector=vector,
         )
+
+    def _first_of_each_section(self, ranked: list[int], fused: np.ndarray) -> list[int]:
+        """The shown hits, then the ranking beyond them: the first passage of each section
+        (document and heading path), best first."""
+        passages = self.index.passages
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        first = []
+        for i in [*ranked, *top_positions(fused, self.settings.top_k * CHOICES)]:
+            key = (passages[i].doc_id, passages[i].headings)
+            if key not in seen and np.isfinite(fused[i]):
+                seen.add(key)
+                first.append(i)
+        return first
 
     def _prefer_outline(self, question: str, ranked: list[int], fused: np.ndarray) -> list[int]:
         """Outlines are not ranked themselves (they would crowd out the passages they list); the
@@ -294,8 +295,28 @@ class PolicyRetriever(BaseRetriever):
         similarity: dict[str, np.ndarray],
         best: np.ndarray,
         fused: np.ndarray,
+        sections: list[int],
     ) -> Signals:
         top = ranked[0]
+        # Which rule: the lead of the first hit over the best passage of another section. When
+        # an overview goes first, its own items are no rivals: the lead is over what it does not list.
+        shown = hits[0].passage
+        listed = set(shown.parts) if shown.is_outline else set()
+        passages = self.index.passages
+        others = [
+            i for i in sections if not self.index.is_outline[i] and i != top and passages[i].id not in listed
+        ]
+        if listed:
+            own = (shown.doc_id, shown.headings)  # the section's introduction belongs to the overview
+            rivals = top_positions(fused, len(listed) + CHOICES * 2)
+            others = [
+                i
+                for i in rivals
+                if passages[i].id not in listed
+                and not self.index.is_outline[i]
+                and (passages[i].doc_id, passages[i].headings) != own
+            ]
+        other_score = float(fused[others[0]]) if others else float(fused[top])
         first = next(h for h in hits if not h.passage.is_outline)
         text, sentence = float(similarity[VectorKind.TEXT][top]), float(similarity[VectorKind.SENTENCE][top])
         strongest = np.sort(best)[::-1]
@@ -315,6 +336,8 @@ class PolicyRetriever(BaseRetriever):
             english=round(english_share(probe.text), 4),
             fact=asks_for_fact(probe.text),
             policy=lexical.analyzer.mentions(probe.words, "KI") and bool(POLICY_MODAL.search(probe.text)),
+            section_margin=round(float(fused[top]) - other_score, 4),
+            outline=hits[0].passage.is_outline,
         )
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
@@ -322,29 +345,9 @@ class PolicyRetriever(BaseRetriever):
         answer most surely decides (read in the light of the previous turn if it is a follow-up)."""
         probes = self._probes(question, history)
         if not self.index.passages:
-            return Retrieval(question, question, probes[0].terms, [], None, 0.0, False)
+            return Retrieval(question, question, probes[0].terms, [], None, 0.0)
         vectors = self.index.embeddings.embed_queries([p.text for p in probes])
         dense = self._dense(vectors)
         readings = [self._rank(p, d, question, v) for p, d, v in zip(probes, dense, vectors, strict=True)]
         best = max(readings, key=lambda r: r.confidence)  # the first (whole message) wins ties
         return dataclasses.replace(best, readings=tuple(r.signals for r in readings if r.signals))
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        retrieval = self.search(query)
-        return [
-            LCDocument(
-                id=h.passage.id,
-                page_content=h.passage.text,
-                metadata={
-                    "passage_id": h.passage.id,
-                    "title": h.passage.title,
-                    "section": h.passage.section,
-                    "stand": h.passage.stand,
-                    "score": h.score,
-                    "answerable": retrieval.answerable,
-                },
-            )
-            for h in retrieval.hits
-        ]

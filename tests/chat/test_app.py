@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import DEFAULT_DISCLOSURE, DEFAULT_ERROR_DISCLOSURE
+from bot.config import DEFAULT_DISCLOSURE, DEFAULT_NOTICE_DISCLOSURE
 from tests.support import REPO
 from tests.support.chat import DISCLOSURE, ask, chat_server, reply
 
@@ -152,7 +152,7 @@ def test_missing_index_shows_one_german_sentence(browser, tmp_path) -> None:
         page = _opened(browser, url)
         message = _start_with(page, "Klientendaten in ChatGPT?").inner_text()
         assert "Kein Index gefunden. Bitte python -m bot index ausführen." in message
-        assert DEFAULT_ERROR_DISCLOSURE in message
+        assert DEFAULT_NOTICE_DISCLOSURE in message
         assert "Traceback" not in page.inner_text("body")
         page.close()
 
@@ -184,28 +184,22 @@ def test_a_language_model_answer_streams_then_shows_verified_with_its_disclosure
         page.close()
 
 
-def test_a_close_refusal_shows_the_guess_apart_from_the_sources(browser, real_settings, tmp_path) -> None:
-    from bot.pipeline.answer import HINT_HEADING
+def test_a_refusal_names_only_the_referat_and_no_rule_after_it(browser, real_settings, tmp_path) -> None:
+    from tests.support.decisions import decision_file
 
-    # Every question is declined here; a close one shows its closest passage as a guess.
+    # Every question is refused here: the refusal text is never followed by a rule to check.
+    refusing = decision_file(tmp_path, answer_in_scope=1.01, choice_in_scope=1.01)
     with chat_server(
-        real_settings.index_dir,
-        tmp_path / "data",
-        tmp_path / "chainlit.log",
-        BOT_MIN_CONFIDENCE="0.999",
-        BOT_HINT_CONFIDENCE="0",
+        real_settings.index_dir, tmp_path / "data", tmp_path / "chainlit.log", BOT_DECISION_FILE=str(refusing)
     ) as url:
         page = _opened(browser, url)
         reply = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
         text = reply.inner_text()
-        assert "prüfen Sie bitte selbst" in text and "Referat Digitalisierung" in text
-        guessed, listed = text.split(HINT_HEADING)[1].split("Quellen", 1)
-        assert "Transparenz" in guessed and "Referat Digitalisierung" in listed
+        assert "keine passende Stelle" in text and "Referat Digitalisierung" in text
+        assert "Transparenz" not in text and "Zur Auswahl" not in text and "Vermutete" not in text
         assert DISCLOSURE.search(text)
         reply.get_by_text("Quelle 1", exact=True).first.click()
-        side = page.locator("#side-view-content")
-        expect(side).to_contain_text(HINT_HEADING)
-        expect(side).to_contain_text("Abschnitt: Transparenz")
+        expect(page.locator("#side-view-content")).to_contain_text("Referat Digitalisierung")
         page.close()
 
 
@@ -238,8 +232,11 @@ def _keep(page, tmp_path: Path, name: str) -> None:
 
 
 def test_an_overview_question_lists_every_grundsatz(page) -> None:
-    reply = ask(page, "Welche Grundsätze gibt es?")
-    text = reply.inner_text()
+    message = ask(page, "Welche Grundsätze gibt es?")
+    if "Welche meinen Sie?" in message.inner_text():  # asked back: the overview is the first rule offered
+        overview = page.get_by_role("button", name="1. Grundsätze für den Einsatz künstlicher Intelligenz")
+        message = reply(page, lambda: overview.click())
+    text = message.inner_text()
     for item in ["Der Mensch steht im Mittelpunkt", "Transparenz", "Datenschutz und Sicherheit",
                  "Autonomie und Kontrolle", "Fairness und Nicht-Boshaftigkeit"]:  # fmt: skip
         assert f"„{item}“" in text
@@ -289,5 +286,5 @@ def test_questions_sent_faster_than_a_person_types_get_a_polite_note(
         text = note.inner_text()
         assert "Diese Frage kam sehr schnell nach den vorigen – bitte stellen Sie sie in" in text
         assert "[1]" not in text and "Quellen" not in text
-        assert _italic_texts(note) == [DEFAULT_ERROR_DISCLOSURE]  # the AI disclosure, as on every reply
+        assert _italic_texts(note) == [DEFAULT_NOTICE_DISCLOSURE]  # the AI disclosure, as on every reply
         page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from bot.chat.report import build_report, group_questions
@@ -101,3 +102,43 @@ def test_report_command_reads_the_audit_the_cli_wrote(real_settings, tmp_path) -
     assert data["refused_groups"][0]["count"] == 2
     assert data["cited"][0]["document"] == "grundsaetze-ki"
     assert "code-of-conduct-demokratische-ki" in data["never_cited"]
+
+
+def test_questions_asked_back_and_picks_are_counted_and_listed_per_section() -> None:
+    from bot.chat.report import format_report, format_report_markdown
+
+    day = "2026-12-02T10:00:00+00:00"
+    audit = [
+        {"time": day, "kind": "answer", "question": "a", "abstained": False,
+         "passages": [{"id": "grundsaetze-ki#transparenz-1", "role": "quote"}]},
+        {"time": day, "kind": "choice", "question": "b", "abstained": True,
+         "passages": [{"id": "grundsaetze-ki#transparenz-1", "role": "choice"},
+                      {"id": "ki-beim-asb-nrw#x-1", "role": "choice"}]},
+        {"time": day, "kind": "refusal", "question": "Wie beantrage ich Urlaub?", "abstained": True,
+         "passages": [{"id": "referat-digitalisierung#start-1", "role": "contact"}]},
+        {"time": day, "kind": "error", "question": "", "abstained": True, "error": True, "passages": []},
+    ]  # fmt: skip
+    picks = [
+        {"time": day, "question": "muss ich das *markieren*", "picked": "grundsaetze-ki#transparenz-1",
+         "doc_id": "grundsaetze-ki", "section": "Transparenz"},
+        {"time": day, "question": "ki texte kennzeichnen?", "picked": "grundsaetze-ki#transparenz-1",
+         "doc_id": "grundsaetze-ki", "section": "Transparenz"},
+        {"time": day, "question": "Gibt es KI-Schulungen?", "picked": None, "doc_id": None, "section": None},
+        {"time": "2026-01-01T10:00:00+00:00", "question": "alt", "picked": None},
+    ]  # fmt: skip
+    report = build_report(
+        audit, [], ["grundsaetze-ki", "ki-beim-asb-nrw"], since=dt.date(2026, 12, 1), picks=picks
+    )
+    assert (report.answers, report.asked_back, report.refused) == (3, 1, 2)  # "Nichts davon" is a gap too
+    assert report.cited == [("grundsaetze-ki", 1)]  # candidates offered are no citation
+    assert report.picks == [
+        ("grundsaetze-ki#Transparenz", ["muss ich das *markieren*", "ki texte kennzeichnen?"])
+    ]
+    assert {q for g in report.refused_groups for q in g.questions} == {
+        "Wie beantrage ich Urlaub?",
+        "Gibt es KI-Schulungen?",
+    }
+    text = format_report(report)
+    assert "1 zurückgefragt" in text and "2× grundsaetze-ki#Transparenz" in text and "--aus-auswahl" in text
+    assert "\\*markieren\\*" in format_report_markdown(report)  # what staff typed is shown literally
+    assert report.to_json()["picks"][0]["section"] == "grundsaetze-ki#Transparenz"

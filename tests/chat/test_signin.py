@@ -25,7 +25,7 @@ from bot.chat.accounts import add_account
 from bot.chat.signin import MISSING, TOO_LONG
 from bot.ops.loginload import from_address, try_sign_in
 from tests.support import REPO, bot_env, run_bot
-from tests.support.chat import ask, chat_server
+from tests.support.chat import ask, chat_server, signed_in
 
 pytestmark = pytest.mark.browser
 SECRET = "t" * 48
@@ -61,17 +61,6 @@ def chat(real_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ch
         yield Chat(url, root / "data", root / "chainlit.log")
 
 
-def _signed_in(browser, chat: Chat, account: tuple[str, str]):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    page = context.new_page()
-    page.goto(chat.url)
-    page.fill("#email", account[0])
-    page.fill("#password", account[1])
-    page.keyboard.press("Enter")
-    page.locator("#starters").wait_for(timeout=30_000)
-    return page
-
-
 def test_password_sign_in_lets_staff_in_and_keeps_others_out(browser, chat: Chat) -> None:
     page = browser.new_page(locale="en-US")
     page.goto(chat.url)
@@ -84,7 +73,7 @@ def test_password_sign_in_lets_staff_in_and_keeps_others_out(browser, chat: Chat
     assert page.locator("#chat-input").count() == 0 and page.locator("#email").count() == 1
     page.close()
 
-    page = _signed_in(browser, chat, STAFF)
+    page = signed_in(browser, chat.url, STAFF)
     answer = ask(page, "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").inner_text()
     assert "Wir kennzeichnen Inhalte" in answer
     assert page.locator("#command-button").count() == 0  # staff get no Referat views
@@ -107,7 +96,7 @@ def _command(page, name: str):
 
 
 def test_the_referat_sees_the_gap_report_and_the_corpus_status(browser, chat: Chat) -> None:
-    page = _signed_in(browser, chat, REFERAT)
+    page = signed_in(browser, chat.url, REFERAT)
     ask(page, "Wie viel Urlaub habe ich noch übrig?")
     status = _command(page, "Korpus-Status").inner_text()
     assert "Korpus-Status" in status and "grundsaetze-ki" in status and status.count("ja, aktuell") == 5
@@ -117,7 +106,7 @@ def test_the_referat_sees_the_gap_report_and_the_corpus_status(browser, chat: Ch
 
 
 def test_feedback_is_stored_with_reason_and_provenance_and_nothing_personal(browser, chat: Chat) -> None:
-    page = _signed_in(browser, chat, STAFF)
+    page = signed_in(browser, chat.url, STAFF)
     question = f"Darf ich den Pflegebericht von Frau {PERSONAL[0]} (Tel. {PERSONAL[1]}) in ChatGPT kopieren?"
     answer = ask(page, question)
     assert "Datenschutz-Hinweis" in answer.inner_text()

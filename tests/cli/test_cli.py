@@ -53,6 +53,47 @@ def test_ask_json_marks_small_talk_and_refusals(real_settings) -> None:
     assert refusal["kind"] == "refusal" and refusal["abstained"] is True
 
 
+def test_a_question_asked_back_and_the_pick_follow_the_json_contract(real_settings, tmp_path) -> None:
+    from tests.support.decisions import decision_file
+
+    question = "Wer hat am Ende das letzte Wort – das Programm oder ein Mensch?"
+    env_decisions = decision_file(tmp_path, answer_right=1.01, choice_in_scope=0.0)
+    asking = real_settings.model_copy(update={"decision_file": env_decisions})
+    env = {**bot_env(asking), "BOT_DECISION_FILE": str(env_decisions)}
+    first = json.loads(_bot(["ask", "--json", question], env).stdout)
+    assert first["kind"] == "choice" and first["abstained"] is True and "KI-Assistent" in first["disclosure"]
+    offered = first["sources"]
+    assert 2 <= len(offered) <= 3 and {s["role"] for s in offered} == {"choice"}
+    assert all({"n", "id", "title", "section", "stand", "text"} <= s.keys() for s in offered)
+    lines = [
+        json.dumps({"id": "a", "question": question, "choice": offered[1]["id"]}),
+        json.dumps({"id": "b", "question": question, "choice": "nichts"}),
+        json.dumps({"id": "c", "question": question, "choice": "gibt-es-nicht#1"}),
+        json.dumps({"id": "d", "question": question, "choice": 7}),
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "-"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    picked, nothing, unknown, broken = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert picked["kind"] == "answer" and picked["sources"][0]["id"] == offered[1]["id"]
+    assert picked["sources"][0]["role"] == "quote" and "[1]" in picked["answer"]
+    assert nothing["kind"] == "refusal" and {s["role"] for s in nothing["sources"]} == {"contact"}
+    assert unknown["kind"] == "error" and "Auswahl" in unknown["error"] and unknown["disclosure"]
+    assert broken["kind"] == "error" and "choice" in broken["error"]
+    # In a terminal: the candidates numbered, and how to pick one.
+    shown = _bot(["ask", question], env).stdout
+    assert "[1]" in shown and "So wählen Sie eine Stelle:" in shown
+    assert f"--auswahl {offered[0]['id']}" in shown or f"--auswahl '{offered[0]['id']}'" in shown
+    again = _bot(["ask", "--auswahl", offered[0]["id"], question], env)
+    assert again.returncode == 0 and "In den freigegebenen Texten" in again.stdout
+
+
 def test_ask_stdin_keeps_order_echoes_ids_and_reports_bad_lines(real_settings) -> None:
     requests = [
         "Wer entscheidet am Ende, die KI oder ich?",

@@ -341,13 +341,13 @@ def test_an_expired_document_gets_no_drafts_and_the_model_is_not_asked(tmp_path)
 
 
 def test_a_draft_with_personal_data_is_kept_only_redacted() -> None:
-    from bot.curation.drafting import _usable
+    from bot.curation.drafting import usable_questions
     from bot.pipeline.corpus import parse_document
 
     doc = parse_document(REPO / "corpus" / "grundsaetze-ki.md")
     rejected: dict[str, list[str]] = {}
     drafted = [("einfach", "Darf ich die Akte von Frau Müller, Tel. 0221 123456, in ChatGPT kopieren?")]
-    assert _usable(doc, drafted, set(), rejected) == []
+    assert usable_questions(doc, drafted, set(), rejected) == []
     (kept,) = rejected["personenbezogene Daten"]
     assert "Müller" not in kept and "123456" not in kept
 

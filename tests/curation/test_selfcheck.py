@@ -11,9 +11,10 @@ import pytest
 from bot.config import Settings
 from bot.curation.selfcheck import Masking, private_index, run_selfcheck, sections_of
 from bot.curation.selfcheck_view import format_selfcheck
+from bot.pipeline.calibration import load_calibration
 from bot.pipeline.corpus import load_corpus, load_synonyms
 from bot.pipeline.index import build_index, open_index
-from bot.pipeline.retrieve import PolicyRetriever
+from bot.pipeline.retrieve import Retriever
 from tests.support import run_bot
 from tests.support.synthetic_docs import FUHRPARK, KANTINE, write_policy
 
@@ -59,21 +60,21 @@ def test_masking_ranks_exactly_as_an_index_built_without_the_sections_questions(
     write_policy(tmp_path / "corpus", "kantine", KANTINE, titel="Kantine", fragen=KANTINE_FRAGEN)
     rebuilt_settings = _settings(tmp_path, tmp_path / "corpus")
     build_index(rebuilt_settings, embeddings=embeddings)
-    rebuilt = PolicyRetriever(index=open_index(rebuilt_settings, embeddings), settings=rebuilt_settings)
+    rebuilt = Retriever(open_index(rebuilt_settings, embeddings), rebuilt_settings, load_calibration())
 
     doc = next(d for d in load_corpus(small.corpus_dir).documents if d.id == "fuhrpark")
     with private_index(small, embeddings) as index:
         section = next(s for s in sections_of(doc, index.passages) if s.key == "Tanken und Laden")
         removed = {pid: set(section.questions) for pid in section.passage_ids}
         with Masking(index, load_synonyms(small.corpus_dir)).without(removed) as masked:
-            retriever = PolicyRetriever(index=masked, settings=small)
+            retriever = Retriever(masked, small, load_calibration())
             for question in [*section.questions, "Wie tanke ich?", "Dienstwagen privat?"]:
                 a, b = retriever.search(question), rebuilt.search(question)
                 assert [h.passage.id for h in a.hits] == [h.passage.id for h in b.hits]
                 assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], abs=1e-3)
                 assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
         # Afterwards the vectors are back: the section's own question finds it again.
-        again = PolicyRetriever(index=index, settings=small).search(section.questions[0])
+        again = Retriever(index, small, load_calibration()).search(section.questions[0])
         assert again.hits[0].passage.id in section.passage_ids
 
 
@@ -149,7 +150,7 @@ def test_the_referat_chat_view_shows_the_check_and_staff_do_not_get_it(
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert "Selbsttest der Beispielfragen" in sent[-1] and "Speiseplan" in sent[-1]
     assert "| `kantine` | Speiseplan | 2 ⚠ | 0/2 (0%) |" in sent[-1]
-    assert small.error_disclosure.split()[0] in sent[-1]  # the AI disclosure, as on every view
+    assert small.notice_disclosure.split()[0] in sent[-1]  # the AI disclosure, as on every view
     monkeypatch.setattr(app, "_role", lambda: accounts.STAFF)
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert app.NOT_ALLOWED in sent[-1] and "Speiseplan" not in sent[-1]
@@ -169,4 +170,4 @@ def test_a_self_check_that_cannot_write_its_copy_is_one_sentence_with_the_disclo
     monkeypatch.setattr(selfcheck_view, "selfcheck_markdown", full_disk)
     asyncio.run(app._referat_view(app.SELFCHECK_COMMAND))
     assert "konnte eine Datei nicht lesen oder schreiben (No space left on device)" in sent[-1]
-    assert settings.error_disclosure.split()[0] in sent[-1]
+    assert settings.notice_disclosure.split()[0] in sent[-1]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import time
 import urllib.request
 import uuid
@@ -26,32 +25,13 @@ from bot.ops.client import SESSION_COOKIE, ChatError, Credentials, ask_once, log
 from bot.ops.loadtest import QUESTIONS, LoadPlan, run_load
 from bot.ops.loginload import from_address, try_sign_in
 from bot.ops.workers import find_nginx, render_nginx_conf, serve
-from tests.support import bot_env, free_port
+from tests.support import bot_env, free_port, free_ports
 
 pytestmark = pytest.mark.slow
 UPSTREAM = re.compile(r"upstream=(\S+) session=(\S+)")
 # These sessions ask again the moment an answer arrives (capacity, not a person's pace): the
 # per-session limit on questions (BOT_QUESTIONS_PER_MINUTE) is off for them.
 BACK_TO_BACK = {"BOT_QUESTIONS_PER_MINUTE": "0"}
-
-
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive ports on 127.0.0.1 that are free right now."""
-    for _ in range(50):
-        first = free_port()
-        sockets = []
-        try:
-            for port in range(first, first + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    pytest.fail(f"no {count} consecutive free ports on 127.0.0.1")
 
 
 def _upstream_of(url: str, session_id: str) -> str:
@@ -108,7 +88,7 @@ def test_two_workers_behind_nginx_share_the_sessions_and_keep_each_on_one(real_s
     env = bot_env(real_settings, data_dir=data[0]) | BACK_TO_BACK
     with serve(
         2,
-        _free_ports(3),
+        free_ports(3),
         folder=tmp_path / "run",
         env=env,
         per_worker_env=[{"BOT_DATA_DIR": str(d)} for d in data],
@@ -200,7 +180,7 @@ def test_two_signed_in_workers_share_one_postgresql_history(
     database = _fresh_database(postgres_url, "cluster")
     account = Credentials("pflege.nord", "schichtdienst-2026!")
     env = _signed_in_env(real_settings, tmp_path, account, database) | BACK_TO_BACK
-    with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
+    with serve(2, free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         # Without signing in, no chat: the socket is refused by whichever worker it reaches.
         with pytest.raises(ChatError):
             ask_once(cluster.url, "Muss ich KI-Texte kennzeichnen?", timeout=10)
@@ -244,7 +224,7 @@ def test_behind_nginx_sign_ins_are_limited_bodies_capped_and_both_workers_thrott
         pytest.skip("Debian's nginx is not installed (apt-get install -y nginx)")
     account = Credentials("pflege.sued", "nachtdienst-2026!")
     env = _signed_in_env(real_settings, tmp_path, account, _fresh_database(postgres_url, "throttle"))
-    with serve(2, _free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
+    with serve(2, free_ports(3), folder=tmp_path / "run", env=env, credentials=account) as cluster:
         first, second = (w.url for w in cluster.workers)
 
         async def sign_ins():

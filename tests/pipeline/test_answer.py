@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
 from bot.errors import QuestionError
-from bot.pipeline.answer import HINT_HEADING
+from bot.pipeline.answer import ASK_BACK, NONE_OF_THEM, SourceRole, heading_of, preview
+from bot.pipeline.assistant import NOTHING_CHOSEN
+from bot.pipeline.decide import AnswerKind
+from tests.support.decisions import ALWAYS_ANSWER, deciding
 
 QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
 
@@ -21,8 +25,8 @@ QUOTE = re.compile(r"„(.+?)“ \[(\d+)\]")
         "Darf ich Namen von Klienten in ein KI-Tool eingeben und muss ich das Ergebnis prüfen?",
     ],
 )
-def test_every_quote_is_verbatim_from_the_source_it_cites(assistant, question: str) -> None:
-    answer = assistant.ask(question)
+def test_every_quote_is_verbatim_from_the_source_it_cites(assistant, tmp_path, question: str) -> None:
+    answer = deciding(assistant, tmp_path, **ALWAYS_ANSWER).ask(question).answer
     assert not answer.abstained
     quotes = QUOTE.findall(answer.text)
     assert quotes
@@ -38,7 +42,7 @@ def test_every_quote_is_verbatim_from_the_source_it_cites(assistant, question: s
 
 
 def test_refusal_names_the_referat_and_cites_its_contact(assistant) -> None:
-    answer = assistant.ask("Wie wird das Wetter morgen?")
+    answer = assistant.ask("Wie wird das Wetter morgen?").answer
     assert answer.abstained
     assert "Referat Digitalisierung" in answer.text
     assert answer.sources and all(s.passage.doc_id == "referat-digitalisierung" for s in answer.sources)
@@ -46,92 +50,95 @@ def test_refusal_names_the_referat_and_cites_its_contact(assistant) -> None:
     assert answer.disclosure
 
 
-def _declining(assistant, **settings):
-    """The same assistant and index, with other abstention settings."""
-    from bot.pipeline.assistant import Assistant
-
-    return Assistant(assistant.settings.model_copy(update=settings), assistant.index)
+UNSURE = "Wer hat am Ende das letzte Wort – das Programm oder ein Mensch?"
 
 
-def test_a_near_miss_refusal_offers_the_closest_passage_as_a_guess(assistant) -> None:
-    # A question the texts answer, declined here only because the bar is set above its confidence.
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    answer = strict.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
-    assert answer.abstained
-    assert answer.text.startswith("Eine Antwort auf Ihre Frage finde ich in den freigegebenen Texten nicht")
-    assert "prüfen Sie bitte selbst" in answer.text
-    roles = [s.role for s in answer.sources]
-    assert roles == ["hint", "contact", "contact"]
-    hint = answer.sources[0]
-    assert hint.passage.section == "Transparenz"
-    quotes = QUOTE.findall(answer.text)
-    assert {int(n) for _, n in quotes} == {s.n for s in answer.sources}
-    flat = " ".join(hint.passage.text.split())
-    assert all(q in flat for q, n in quotes if n == "1")
-    assert answer.source_lists() == [(HINT_HEADING, [hint]), ("Quellen", answer.sources[1:])]
-    assert [s["role"] for s in answer.to_json()["sources"]] == roles
-    assert [p["role"] for p in answer.provenance()["passages"]] == roles
+def test_an_unsure_question_is_asked_back_with_rules_from_different_sections(assistant, tmp_path) -> None:
+    asking = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=0.0)
+    answer = asking.ask(UNSURE).answer
+    assert answer.kind is AnswerKind.CHOICE and answer.abstained
+    assert answer.text.startswith(ASK_BACK) and NONE_OF_THEM in answer.text
+    assert "keine passende Stelle" not in answer.text  # no refusal before the rules
+    choices = answer.choices
+    assert 2 <= len(choices) <= 3 and choices == answer.sources
+    sections = {(s.passage.doc_id, s.passage.headings) for s in choices}
+    assert len(sections) == len(choices), "every candidate from another section"
+    for s in choices:  # each shown by its heading and the first words of its rule
+        assert f"[{s.n}] {heading_of(s.passage)}: „{preview(s.passage)}“" in answer.text
+        assert preview(s.passage).split()[0] in s.passage.text
+    data = answer.to_json()
+    assert data["kind"] == "choice" and data["abstained"] is True
+    assert [src["role"] for src in data["sources"]] == ["choice"] * len(choices)
+    assert {"n", "id", "title", "section", "stand", "text"} <= set(data["sources"][0])
+    assert answer.provenance()["kind"] == "choice"
+    assert answer.source_lists() == [("Zur Auswahl", choices)]
 
 
-def test_the_guess_starts_exactly_at_the_hint_confidence(assistant) -> None:
-    question = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
-    confidence = assistant.retriever.search(question).confidence
-    at = _declining(assistant, min_confidence=0.999, hint_confidence=confidence).ask(question)
-    assert [s.role for s in at.sources] == ["hint", "contact", "contact"]
-    above = _declining(assistant, min_confidence=0.999, hint_confidence=min(1.0, confidence + 1e-4))
-    answer = above.ask(question)
-    assert answer.abstained and "keine passende Stelle" in answer.text
-    assert [s.role for s in answer.sources] == ["contact", "contact"]
+def test_a_pick_answers_the_original_question_from_that_passage_alone(assistant, tmp_path) -> None:
+    asking = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=0.0)
+    offered = asking.ask(UNSURE).answer.choices
+    for source in offered:
+        picked = asking.ask(UNSURE, choice=source.passage.id).answer
+        assert picked.kind is AnswerKind.ANSWER and "KI-Assistent" in picked.disclosure
+        assert picked.sources[0].passage.id == source.passage.id
+        assert all(q.n == 1 or picked.sources[q.n - 1].role is SourceRole.CONTACT for q in picked.quotes)
+        flat = " ".join(source.passage.text.split())
+        assert all(q.text in flat for q in picked.quotes if q.n == 1)
+    nothing = asking.ask(UNSURE, choice=NOTHING_CHOSEN).answer
+    assert nothing.kind is AnswerKind.REFUSAL and "Referat Digitalisierung" in nothing.text
+    assert {s.role for s in nothing.sources} == {SourceRole.CONTACT}
+    with pytest.raises(QuestionError, match="Auswahl gibt es"):
+        asking.ask(UNSURE, choice="gibt-es-nicht#1")
 
 
-def test_no_guess_when_no_sentence_shares_a_word_with_the_question(assistant) -> None:
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    for question in [
-        "Schreib mir ein Gedicht zum Geburtstag meiner Kollegin.",
-        "drucker im büro geht nicht was tun",
-    ]:
-        answer = strict.ask(question)
-        assert answer.abstained and all(s.role == "contact" for s in answer.sources), question
-
-
-def test_a_guess_without_contact_passages_still_names_the_referat(assistant) -> None:
-    from bot.pipeline.answer import HINT_NO_CONTACT, decline
-    from bot.pipeline.retrieve import Hit
-
-    passage = next(p for p in assistant.index.passages if p.section == "Transparenz")
-    hit = Hit(passage, score=1.0, lexical=1.0, dense=0.5, coverage=0.5)
-    answer = decline("?", assistant.settings, [], hint=(hit, ["Wir kennzeichnen Inhalte"]))
-    assert answer.abstained and answer.text.endswith(HINT_NO_CONTACT)
-    assert [(s.n, s.role) for s in answer.sources] == [(1, "hint")]
-    assert "„Wir kennzeichnen Inhalte“ [1]" in answer.text
+def test_the_bands_decide_exactly_at_their_edges(assistant, tmp_path) -> None:
+    turn = assistant.ask(UNSURE)
+    assert turn.decision is not None and turn.retrieval is not None
+    confidence, right = turn.decision.confidence, turn.decision.right
+    answering = deciding(assistant, tmp_path, answer_in_scope=confidence, answer_right=right)
+    assert answering.ask(UNSURE).answer.kind is AnswerKind.ANSWER
+    not_quite = deciding(
+        assistant, tmp_path, answer_in_scope=confidence, answer_right=right + 1e-4, choice_in_scope=0.0
+    )
+    assert not_quite.ask(UNSURE).answer.kind is AnswerKind.CHOICE
+    asked = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=confidence)
+    assert asked.ask(UNSURE).answer.kind is AnswerKind.CHOICE
+    refused = deciding(assistant, tmp_path, answer_right=1.01, choice_in_scope=confidence + 1e-4)
+    answer = refused.ask(UNSURE).answer
+    assert answer.kind is AnswerKind.REFUSAL and [s.role for s in answer.sources] == ["contact", "contact"]
 
 
 @pytest.mark.parametrize(
-    ("answerable", "confidence", "coverage", "with_hits", "expected"),
+    ("confidence", "right", "choices", "kind"),
     [
-        (False, 0.25, 0.4, True, True),
-        (True, 0.9, 0.4, True, False),  # answered: nothing to guess
-        (False, 0.1, 0.4, True, False),  # not close enough
-        (False, 0.25, 0.0, True, False),  # the passage shares no word with the question
-        (False, 0.25, 0.4, False, False),  # nothing found
+        (0.9, 0.9, 3, AnswerKind.ANSWER),
+        (0.9, 0.5, 3, AnswerKind.CHOICE),  # in scope, but which rule?
+        (0.6, 0.9, 3, AnswerKind.CHOICE),  # sure of the rule, not quite sure it is in scope
+        (0.9, 0.5, 1, AnswerKind.REFUSAL),  # one candidate is no choice
+        (0.2, 0.9, 3, AnswerKind.REFUSAL),  # nothing close
     ],
 )
-def test_retrieval_offers_a_guess_only_for_a_close_refusal(
-    assistant, answerable, confidence, coverage, with_hits, expected
-) -> None:
-    from bot.pipeline.retrieve import Hit, Retrieval
+def test_both_the_confidence_and_the_rule_decide(assistant, confidence, right, choices, kind) -> None:
+    import dataclasses
 
-    hits = [Hit(assistant.index.passages[0], 1.0, 1.0, 0.5, coverage)] if with_hits else []
-    retrieval = Retrieval("?", "?", ["x"], hits, None, confidence, answerable)
-    assert (retrieval.hint(0.2) is not None) == expected
+    from bot.pipeline.calibration import Bands, Calibration, Logistic
+    from bot.pipeline.decide import decide
+
+    real = assistant.retriever.search(UNSURE)
+    retrieval = dataclasses.replace(real, confidence=confidence, choices=real.hits[:choices])
+    # A "right" model that returns `right` whatever the signals: the bias alone.
+    bias = math.log(right / (1 - right))
+    calibration = Calibration(Logistic({}, 0.0), Logistic({}, bias), Bands(0.7, 0.8, 0.3))
+    decision = decide(retrieval, calibration)
+    assert decision.kind is kind
+    assert decision.candidates == (retrieval.choices if kind is AnswerKind.CHOICE else ())
 
 
-def test_a_question_about_the_contact_is_not_given_the_contact_twice(assistant) -> None:
-    strict = _declining(assistant, min_confidence=0.999, hint_confidence=0.0)
-    answer = strict.ask("Wen kann ich bei Fragen zu KI ansprechen?")
-    assert answer.abstained
-    ids = [s.passage.id for s in answer.sources]
-    assert len(ids) == len(set(ids)) and {s.role for s in answer.sources} == {"contact"}
+def test_a_refusal_without_contact_passages_still_names_the_referat(assistant) -> None:
+    from bot.pipeline.answer import NO_CONTACT, Question, decline
+
+    answer = decline(Question("?"), assistant.settings, [])
+    assert answer.abstained and answer.text == NO_CONTACT and answer.sources == []
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!", None])
@@ -141,13 +148,13 @@ def test_empty_questions_get_a_polite_hint(assistant, question) -> None:
 
 
 def test_overlong_question_is_cut_with_a_note(assistant) -> None:
-    answer = assistant.ask("Muss ich KI-Inhalte kennzeichnen? " + "bla " * 5000)
+    answer = assistant.ask("Muss ich KI-Inhalte kennzeichnen? " + "bla " * 5000).answer
     assert answer.notes and "ersten 1000 Zeichen" in answer.notes[0]
     assert len(answer.question) <= 1000
 
 
 def test_asking_whom_to_ask_names_the_contact(assistant) -> None:
-    answer = assistant.ask("Wen kann ich bei Fragen zu KI ansprechen?")
+    answer = assistant.ask("Wen kann ich bei Fragen zu KI ansprechen?").answer
     assert not answer.abstained
     assert "Expert:innen-Team" in answer.text and "finis(at)asb-nrw.de" in answer.text
     assert [s.passage.doc_id for s in answer.sources] == ["referat-digitalisierung"] * 2
@@ -175,8 +182,8 @@ def test_errors_disclose_the_ai_without_claiming_sources(real_settings) -> None:
         ("Wer gehört alles zum Referat Digitalisierung?", None),
     ],
 )  # fmt: skip
-def test_an_overview_question_lists_every_item_each_cited(assistant, question: str, items) -> None:
-    answer = assistant.ask(question)
+def test_an_overview_question_lists_every_item_each_cited(assistant, tmp_path, question: str, items) -> None:
+    answer = deciding(assistant, tmp_path, **ALWAYS_ANSWER).ask(question).answer
     assert not answer.abstained and answer.outline is not None
     outline = assistant.index.passage(answer.outline)
     assert len(answer.quotes) == len(outline.parts) >= 4
@@ -190,7 +197,7 @@ def test_an_overview_question_lists_every_item_each_cited(assistant, question: s
 
 
 def test_a_list_in_the_text_is_quoted_whole(assistant) -> None:
-    answer = assistant.ask("Welche Prinzipien hat der ASB formuliert?")
+    answer = assistant.ask("Welche Prinzipien hat der ASB formuliert?").answer
     assert answer.outline is None
     quoted = [q.text for q in answer.quotes]
     assert "Daher haben wir die folgenden Prinzipien formuliert:" in quoted
@@ -206,14 +213,14 @@ def test_a_list_in_the_text_is_quoted_whole(assistant) -> None:
     ],
 )
 def test_a_question_about_one_item_lands_on_that_item(assistant, question: str, passage_id: str) -> None:
-    answer = assistant.ask(question)
+    answer = assistant.ask(question).answer
     assert answer.outline is None and answer.sources[0].passage.id == passage_id
 
 
 def test_each_quote_stands_under_its_heading_the_answering_sentence_first(assistant) -> None:
-    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").answer
     lines = answer.text.splitlines()
-    assert lines[2] == "Transparenz:" and answer.quotes[0].where == "Transparenz"
+    assert lines[2] == "Transparenz:" and answer.quotes[0].heading == "Transparenz"
     assert "kennzeichnen" in answer.quotes[0].text  # the sentence that answers, not the first one
     assert lines[3] == f"„{answer.quotes[0].text}“ [1]"
     assert len(answer.quotes) <= 3
@@ -222,13 +229,13 @@ def test_each_quote_stands_under_its_heading_the_answering_sentence_first(assist
 def test_quote_precision_and_answer_recall_count_what_the_answer_says(assistant) -> None:
     from bot.ops.evaluate import GoldQuestion, _answer_quality
 
-    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?")
+    answer = assistant.ask("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?").answer
     right = GoldQuestion("r", "direkt", answer.question, ["Wir kennzeichnen Inhalte"], [])
     wrong = GoldQuestion("w", "direkt", answer.question, ["Nichtdiskriminierung, Vielfalt"], [])
     good, bad = _answer_quality(right, answer), _answer_quality(wrong, answer)
-    assert good["quoted"] == bad["quoted"] == len(answer.quotes)
-    assert good["quoted_right"] == sum(q.n == 1 for q in answer.quotes) and good["recalled"]
-    assert bad["quoted_right"] == 0 and not bad["recalled"]
+    assert good.quoted == bad.quoted == len(answer.quotes)
+    assert good.quoted_right == sum(q.n == 1 for q in answer.quotes) and good.recalled
+    assert bad.quoted_right == 0 and not bad.recalled
 
 
 def test_the_side_panel_text_marks_exactly_the_quotes() -> None:

@@ -44,7 +44,7 @@ def test_sigkill_during_index_leaves_the_previous_index_serving(served: Settings
     from bot.pipeline.assistant import Assistant
 
     before_manifest = read_manifest(served.index_dir)
-    before = Assistant(served, open_index(served, embeddings)).ask(QUESTION)
+    before = Assistant(served, open_index(served, embeddings)).ask(QUESTION).answer
     generate_corpus(served.corpus_dir, 300)  # synthetic documents: minutes of embedding
     process = _index_process(served)
     builds = served.index_dir / BUILDS
@@ -57,7 +57,7 @@ def test_sigkill_during_index_leaves_the_previous_index_serving(served: Settings
     process.wait(timeout=10)
 
     assert read_manifest(served.index_dir) == before_manifest
-    after = Assistant(served, open_index(served, embeddings)).ask(QUESTION)
+    after = Assistant(served, open_index(served, embeddings)).ask(QUESTION).answer
     assert after.text == before.text
     assert [s.passage.id for s in after.sources] == [s.passage.id for s in before.sources]
 

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
 from bot.pipeline.index import MANIFEST, VectorKind, build_index, open_index
 from tests.support import REPO, write_doc
+from tests.support.decisions import ALWAYS_ANSWER, decision_file
 from tests.support.index import stored_ids
 
 
@@ -32,7 +33,9 @@ def small(tmp_path: Path) -> Settings:
         status="entwurf",
         body="Dieser Entwurf über Stempel darf nicht antworten.",
     )
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    # Answered at once whenever the texts touch the question: these tests are about the index.
+    decisions = decision_file(tmp_path, **ALWAYS_ANSWER)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", decision_file=decisions)
 
 
 def test_only_released_documents_are_indexed(small: Settings, embeddings) -> None:
@@ -153,7 +156,7 @@ def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddi
 
     build_index(small, embeddings=embeddings)
     assistant = Assistant(small, open_index(small, embeddings))
-    before = assistant.ask("Wie werden Testtexte versehen?")
+    before = assistant.ask("Wie werden Testtexte versehen?").answer
     write_doc(small.corpus_dir, "neu", titel="Synthetisch neu")
 
     def boom(*args, **kwargs):
@@ -163,7 +166,7 @@ def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddi
     with pytest.raises(OSError):
         build_index(small, embeddings=embeddings)
     monkeypatch.undo()
-    after = assistant.ask("Wie werden Testtexte versehen?")
+    after = assistant.ask("Wie werden Testtexte versehen?").answer
     assert after.text == before.text and after.sources[0].passage.id == before.sources[0].passage.id
     assert len(list((small.index_dir / "builds").iterdir())) == 1
     assert build_index(small, embeddings=embeddings).added == 1
@@ -183,7 +186,7 @@ def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings)
         body="Synthetisch: Drohnen fliegen nur mit Genehmigung der Einsatzleitung.",
     )
     build_index(small, embeddings=embeddings)
-    answer = assistant.ask("Brauchen Drohnen eine Genehmigung der Einsatzleitung?")
+    answer = assistant.ask("Brauchen Drohnen eine Genehmigung der Einsatzleitung?").answer
     assert {p.doc_id for p in assistant.index.passages} == {"regeln", "drohnen"}
     assert not answer.abstained and answer.sources[0].passage.doc_id == "drohnen"
 
@@ -219,7 +222,7 @@ def test_an_index_without_released_documents_refuses_with_the_disclosure(tmp_pat
     write_doc(tmp_path / "corpus", "entwurf", status="entwurf")
     settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", audit=False)
     assert build_index(settings, embeddings=embeddings).passages == 0
-    answer = Assistant(settings, open_index(settings, embeddings)).ask("Darf ich KI nutzen?")
+    answer = Assistant(settings, open_index(settings, embeddings)).ask("Darf ich KI nutzen?").answer
     assert answer.kind == "refusal" and answer.sources == []
     assert "Referat Digitalisierung" in answer.text and "KI-Assistent" in answer.disclosure
 

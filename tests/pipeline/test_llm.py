@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.pipeline.assistant import Assistant
+from tests.support.decisions import ALWAYS_ANSWER, decision_file
 from tests.support.fake_llm import FakeLLM
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
@@ -20,7 +23,15 @@ def fake():
         yield server
 
 
-def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 5.0) -> Assistant:
+def _assistant(
+    assistant: Assistant,
+    fake: FakeLLM,
+    mode: str,
+    timeout: float = 5.0,
+    bands: dict[str, float] = ALWAYS_ANSWER,
+) -> Assistant:
+    """The assistant with a language model, answering at once where the texts touch the question
+    (the model writes only answers given at once: never a question asked back, never a refusal)."""
     settings = Settings(
         corpus_dir=assistant.settings.corpus_dir,
         index_dir=assistant.settings.index_dir,
@@ -29,12 +40,13 @@ def _assistant(assistant: Assistant, fake: FakeLLM, mode: str, timeout: float = 
         llm_base_url=fake.url,
         llm_api_key="test-key",
         llm_timeout=timeout,
+        decision_file=decision_file(Path(tempfile.mkdtemp(prefix="bot-test-")), **bands),
     )
     return Assistant(settings, assistant.index)
 
 
 def test_a_well_behaved_model_answers_with_verified_citations(assistant, fake) -> None:
-    answer = _assistant(assistant, fake, "good").ask(QUESTION)
+    answer = _assistant(assistant, fake, "good").ask(QUESTION).answer
     assert answer.generator == "llm" and not answer.abstained
     assert answer.text.endswith("[1].") or answer.text.endswith("[1]")
     assert [s.passage.id for s in answer.sources] == [TRANSPARENCY]
@@ -43,7 +55,7 @@ def test_a_well_behaved_model_answers_with_verified_citations(assistant, fake) -
 
 @pytest.mark.parametrize("mode", ["invented", "uncited"])
 def test_sentences_with_invented_or_missing_citations_are_removed(assistant, fake, mode: str) -> None:
-    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    answer = _assistant(assistant, fake, mode).ask(QUESTION).answer
     assert answer.generator == "llm"
     assert "Abmahnung" not in answer.text and "Pflichtschulung" not in answer.text
     assert "[7]" not in answer.text and [s.n for s in answer.sources] == [1]
@@ -51,7 +63,7 @@ def test_sentences_with_invented_or_missing_citations_are_removed(assistant, fak
 
 @pytest.mark.parametrize("mode", ["unsupported", "obey", "empty", "error"])
 def test_nothing_verified_or_a_failing_model_gives_the_quotes(assistant, fake, mode: str) -> None:
-    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    answer = _assistant(assistant, fake, mode).ask(QUESTION).answer
     assert answer.generator == "extractive"
     assert "Wir kennzeichnen Inhalte" in answer.text and answer.sources[0].passage.id == TRANSPARENCY
     assert "KI-Assistent" in answer.disclosure
@@ -59,7 +71,7 @@ def test_nothing_verified_or_a_failing_model_gives_the_quotes(assistant, fake, m
 
 def test_a_hanging_model_falls_back_within_the_timeout(assistant, fake) -> None:
     started = time.monotonic()
-    answer = _assistant(assistant, fake, "hang", timeout=1.0).ask(QUESTION)
+    answer = _assistant(assistant, fake, "hang", timeout=1.0).ask(QUESTION).answer
     assert time.monotonic() - started < 4.0
     assert answer.generator == "extractive" and answer.sources
 
@@ -76,20 +88,21 @@ def test_only_passages_and_the_redacted_question_reach_the_model(assistant, fake
 
 def test_refusals_never_ask_the_model(assistant, fake) -> None:
     fake.requests.clear()
-    answer = _assistant(assistant, fake, "good").ask("Wie wird das Wetter morgen?")
+    refusing = {"answer_in_scope": 1.01, "choice_in_scope": 1.01}
+    answer = _assistant(assistant, fake, "good", bands=refusing).ask("Wie wird das Wetter morgen?").answer
     assert answer.abstained and answer.generator == "extractive" and fake.requests == []
 
 
 def test_streaming_shows_the_draft_then_returns_the_verified_answer(assistant, fake) -> None:
     tokens: list[str] = []
-    answer = _assistant(assistant, fake, "uncited").ask(QUESTION, on_token=tokens.append)
+    answer = _assistant(assistant, fake, "uncited").ask(QUESTION, on_token=tokens.append).answer
     draft = "".join(tokens)
     assert len(tokens) > 5 and "Pflichtschulung" in draft  # the raw draft, as written
     assert answer.generator == "llm" and "Pflichtschulung" not in answer.text  # what stays is verified
 
 
 def test_a_faithful_english_answer_citing_a_german_passage_passes_by_meaning(assistant, fake) -> None:
-    answer = _assistant(assistant, fake, "english").ask("Do I have to label content made with AI?")
+    answer = _assistant(assistant, fake, "english").ask("Do I have to label content made with AI?").answer
     assert answer.generator == "llm", answer.text
     assert answer.text.startswith("Content created with the help of AI is labelled")
     assert [s.passage.id for s in answer.sources] == [TRANSPARENCY]
@@ -97,7 +110,7 @@ def test_a_faithful_english_answer_citing_a_german_passage_passes_by_meaning(ass
 
 @pytest.mark.parametrize("mode", ["unfaithful", "english-invented"])
 def test_unfaithful_sentences_are_removed_in_either_language(assistant, fake, mode: str) -> None:
-    answer = _assistant(assistant, fake, mode).ask(QUESTION)
+    answer = _assistant(assistant, fake, mode).ask(QUESTION).answer
     assert answer.generator == "extractive"  # nothing survived: the quotes instead
     assert "Vorstand" not in answer.text and "nicht gekennzeichnet" not in answer.text
     assert "formal warning" not in answer.text and "Wir kennzeichnen Inhalte" in answer.text

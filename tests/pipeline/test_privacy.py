@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bot.pipeline.decide import AnswerKind
 from bot.pipeline.german import words
 from bot.pipeline.privacy import find_personal_data, redact
 from tests.support import REPO
@@ -40,33 +41,50 @@ def test_each_kind_is_found_and_redacted(case: dict) -> None:
 
 
 def test_answer_carries_the_warning_and_is_still_given(assistant) -> None:
-    answer = assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
+    answer = assistant.ask(
+        "Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?"
+    ).answer
     assert answer.privacy_warning and "personenbezogene Daten" in answer.privacy_warning
-    assert (
-        not answer.abstained and answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
-    )
+    # Still answered (or asked back), never refused for carrying personal data.
+    assert answer.kind in (AnswerKind.ANSWER, AnswerKind.CHOICE)
+    assert answer.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
     assert answer.to_json()["privacy_warning"] == answer.privacy_warning
-    assert assistant.ask("Telefonnummer von Frau Hermanns?").privacy_warning is None
+    assert assistant.ask("Telefonnummer von Frau Hermanns?").answer.privacy_warning is None
 
 
 def test_nothing_personal_is_stored_in_clear(real_settings, embeddings, tmp_path) -> None:
     from bot.pipeline.assistant import Assistant
-    from bot.pipeline.audit import AuditLog
+    from bot.pipeline.audit import AuditLog, PickLog
     from bot.pipeline.index import open_index
 
     data_dir = tmp_path / "data"
-    assistant = Assistant(real_settings, open_index(real_settings, embeddings), AuditLog(data_dir))
+    index = open_index(real_settings, embeddings)
+    assistant = Assistant(real_settings, index, AuditLog(data_dir), PickLog(data_dir))
     secrets = ["Müller", "12.03.1948", "0176 98765432", "anna.schmidt@web.de", "DE89 3704 0044 0532 0130 00"]
-    assistant.ask("Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?")
+    letter = "Darf ich den Arztbrief von Frau Müller (geb. 12.03.1948) in ChatGPT kopieren?"
+    assistant.ask(letter)
     assistant.ask("Kann ich 0176 98765432 und anna.schmidt@web.de in die KI geben?", channel="ui")
     assistant.ask("IBAN DE89 3704 0044 0532 0130 00 in ein KI-Tool?")
+    # A pick after a question asked back is stored redacted too, and forgotten with the account.
+    assistant.ask(letter, channel="ui", choice="grundsaetze-ki#datenschutz-und-sicherheit-1", user="anna")
     stored = "".join(p.read_text(encoding="utf-8") for p in data_dir.rglob("*") if p.is_file())
     assert stored, "the audit must have recorded the answers"
     for secret in secrets:
         assert secret not in stored
+    picks = PickLog(data_dir).read()
+    assert [(p["picked"], p["user"]) for p in picks] == [
+        ("grundsaetze-ki#datenschutz-und-sicherheit-1", "anna")
+    ]
+    assert "[Name]" in picks[0]["question"]
+    assert PickLog(data_dir).forget("anna") == 1 and PickLog(data_dir).read() == []
     lines = AuditLog(data_dir).read()
-    assert len(lines) == 3 and lines[1]["channel"] == "ui"
-    assert lines[0]["passages"][0] == {
+    assert len(lines) == 4 and lines[1]["channel"] == "ui"
+    assert (
+        lines[0]["passages"][0]["id"]
+        == lines[3]["passages"][0]["id"]
+        == "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    )
+    assert lines[3]["passages"][0] == {
         "id": "grundsaetze-ki#datenschutz-und-sicherheit-1",
         "stand": "2026-11-25",
         "role": "quote",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
+from bot.pipeline.decide import AnswerKind
+
 CASES = [
     ("Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?", "grundsaetze-ki#transparenz-1"),
     ("Darf ich Klientendaten in ChatGPT kopieren?", "grundsaetze-ki#datenschutz-und-sicherheit-1"),
@@ -25,9 +27,9 @@ CASES = [
 
 @pytest.mark.parametrize(("question", "passage_id"), CASES)
 def test_right_passage_first(assistant, question: str, passage_id: str) -> None:
-    retrieval = assistant.retriever.search(question)
-    assert retrieval.hits[0].passage.id == passage_id
-    assert retrieval.answerable
+    turn = assistant.ask(question)
+    assert turn.retrieval is not None and turn.retrieval.hits[0].passage.id == passage_id
+    assert turn.answer.kind is AnswerKind.ANSWER
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,7 @@ def test_right_passage_first(assistant, question: str, passage_id: str) -> None:
     ["Wie wird das Wetter morgen?", "Wie beantrage ich Urlaub?", "Schreib mir ein Gedicht über Katzen"],
 )
 def test_out_of_scope_is_refused(assistant, question: str) -> None:
-    assert not assistant.retriever.search(question).answerable
+    assert assistant.ask(question).answer.kind is AnswerKind.REFUSAL
 
 
 def test_follow_up_is_read_with_the_previous_question(assistant) -> None:
@@ -47,12 +49,21 @@ def test_follow_up_is_read_with_the_previous_question(assistant) -> None:
     assert transparency.hits[0].passage.id == "grundsaetze-ki#transparenz-1"
 
 
-def test_it_is_a_langchain_retriever(assistant) -> None:
-    retriever = assistant.retriever
+def test_a_langchain_retriever_at_the_edge_ranks_as_the_assistant_does(assistant) -> None:
+    from bot.pipeline.lc_retriever import PolicyRetriever
+
+    retriever = PolicyRetriever(retriever=assistant.retriever)
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke("Muss ich KI-Inhalte kennzeichnen?")
     assert docs[0].metadata["passage_id"] == "grundsaetze-ki#transparenz-1"
-    assert docs[0].metadata["score"] >= docs[-1].metadata["score"]
+    assert docs[0].metadata["score"] >= docs[-1].metadata["score"] and docs[0].metadata["answerable"]
+    # A follow-up is read with the conversation's earlier question, as in the chat.
+    follow_up = PolicyRetriever(
+        retriever=assistant.retriever,
+        settings=assistant.settings,
+        history=("Muss ich KI-Texte kennzeichnen?",),
+    ).invoke("Und auf Englisch?")
+    assert follow_up[0].metadata["passage_id"] == "grundsaetze-ki#transparenz-1"
 
 
 def test_a_long_message_is_read_where_it_asks(assistant) -> None:
@@ -61,9 +72,11 @@ def test_a_long_message_is_read_where_it_asks(assistant) -> None:
         "Heute hat mir eine Kollegin erzählt, dass sie ihre Berichte jetzt mit so einem Chatbot schreibt. "
         "Sie kopiert dafür die Namen und Diagnosen der Klienten hinein. Ist das bei uns überhaupt erlaubt?"
     )
-    retrieval = assistant.retriever.search(message)
+    turn = assistant.ask(message)
+    retrieval = turn.retrieval
+    assert retrieval is not None
     assert retrieval.hits[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
-    assert retrieval.answerable
+    assert turn.answer.kind is AnswerKind.ANSWER
     assert len(retrieval.readings) == 2  # the whole message and the window around its question
 
 

@@ -57,11 +57,11 @@ def test_a_greeting_before_a_question_is_dropped_for_the_search() -> None:
 
 def test_the_assistant_replies_to_small_talk_with_the_disclosure_and_no_sources(assistant) -> None:
     for message in ["hallo", "danke!", "Was kannst du?", "Guten Morgen, wie geht's dir?"]:
-        answer = assistant.ask(message)
+        answer = assistant.ask(message).answer
         assert answer.kind == "smalltalk" and answer.sources == [] and not answer.abstained
         assert "KI-Assistent" in answer.disclosure and "Frage" in answer.text
         assert "keine passende Stelle" not in answer.text and "„" not in answer.text
-    question = assistant.ask("Hallo, darf ich Klientendaten in ChatGPT kopieren?")
+    question = assistant.ask("Hallo, darf ich Klientendaten in ChatGPT kopieren?").answer
     assert question.kind == "answer"
     assert question.sources[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
 

@@ -54,6 +54,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports on 127.0.0.1 that are free right now (nginx and its workers)."""
+    for _ in range(50):
+        first = free_port()
+        sockets = []
+        try:
+            for port in range(first, first + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
 def bot_env(settings: Settings, *, index_dir: Path | None = None, data_dir: Path | None = None) -> dict:
     """Environment for a bot subprocess: these settings, offline, and CI unset (Chainlit's CI mode)."""
     env = {k: v for k, v in os.environ.items() if k != "CI"}

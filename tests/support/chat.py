@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Every reply discloses the AI: answers and refusals with DEFAULT_DISCLOSURE, errors with
-# DEFAULT_ERROR_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
+# DEFAULT_NOTICE_DISCLOSURE; both name the "KI-Assistent(en) (ASB Richtlinien-Assistent)".
 DISCLOSURE = re.compile(r"KI-Assistent(?:en)? \(ASB Richtlinien-Assistent\)")
 STARTUP_SECONDS = 90
 
@@ -100,3 +100,16 @@ def reply(page, send, timeout_ms: int = 60_000):
 def ask(page, question: str):
     """Type a question and return the reply."""
     return reply(page, lambda: type_question(page, question))
+
+
+def signed_in(browser, url: str, account: tuple[str, str], locale: str = "en-US"):
+    """A page of a new browser context, signed in with a password account (name, password), the
+    chat ready for questions."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+    page = context.new_page()
+    page.goto(url)
+    page.fill("#email", account[0])
+    page.fill("#password", account[1])
+    page.keyboard.press("Enter")
+    page.locator("#starters").wait_for(timeout=30_000)
+    return page

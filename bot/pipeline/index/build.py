@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +17,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError
+from bot.locks import exclusive
 from bot.pipeline.chunking import Passage, cut_passages
 from bot.pipeline.corpus import load_corpus, load_synonyms, synonyms_sha256
 from bot.pipeline.german import words
@@ -78,18 +76,6 @@ def check_embeddings(settings: Settings, embeddings: Embedder | None) -> None:
         raise IndexMismatchError(
             "Das übergebene Embedding-Modell passt nicht zu BOT_EMBEDDER, BOT_MODEL_PATH und BOT_QUANTIZE."
         )
-
-
-@contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
-    """Serialise index runs: a second run waits for the first."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _usable_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
@@ -200,7 +186,7 @@ def build_index(
     today = today or dt.date.today()
     index_dir = settings.index_dir
     store = store_for(settings)
-    with _locked(index_dir):
+    with exclusive(index_dir / ".lock"):  # a second index run waits for the first
         loaded = load_corpus(settings.corpus_dir)
         active = [d for d in loaded.documents if d.is_active(today)]
         synonyms = load_synonyms(settings.corpus_dir)

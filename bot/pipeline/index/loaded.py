@@ -31,8 +31,7 @@ NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 @dataclass
 class LoadedIndex:
     """A built index opened for questions: passages, their vectors (one collection per kind) and
-    the lexical index. (PolicyRetriever, a pydantic model, holds one: the field types are
-    imported for real, so that they resolve at run time.)"""
+    the lexical index."""
 
     manifest: Manifest
     passages: list[Passage]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.curation.importer import import_file
 from bot.errors import CorpusError
-from bot.ops.importer import import_file
 from bot.pipeline.corpus import parse_document
 
 RULE = "Synthetische Testregel: Inhalte aus Testsystemen werden vor Gebrauch geprüft."

@@ -122,7 +122,7 @@ READERS = {
 }
 
 
-def _free_target(corpus_dir: Path, stem: str) -> Path:
+def free_target(corpus_dir: Path, stem: str) -> Path:
     """A file name in the corpus that does not exist yet: an import never overwrites."""
     target = corpus_dir / f"{stem}.md"
     n = 2
@@ -132,9 +132,28 @@ def _free_target(corpus_dir: Path, stem: str) -> Path:
     return target
 
 
-def import_file(path: Path, corpus_dir: Path, today: dt.date | None = None) -> ImportResult:
-    """Convert one file into a Markdown draft in the corpus, front matter prefilled."""
-    today = today or dt.date.today()
+class _PlainDumper(yaml.SafeDumper):
+    """Writes every value out: no `&id001` anchors when two fields share a date."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def front_matter(meta: dict[str, object]) -> str:
+    """Front-matter fields as YAML a person reads and edits (`---` lines not included)."""
+    return yaml.dump(meta, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=10**6)
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A file's text as Markdown, with the title found in it (None when it names none)."""
+
+    title: str | None
+    body: str
+
+
+def convert(path: Path) -> Converted:
+    """Read one PDF/DOCX/HTML/TXT file as Markdown; raises CorpusError with a German sentence."""
     if not path.is_file():
         raise CorpusError("Die Datei gibt es nicht.", path.name)
     suffix = path.suffix.lower()
@@ -155,22 +174,35 @@ def import_file(path: Path, corpus_dir: Path, today: dt.date | None = None) -> I
         raise CorpusError(
             "In der Datei wurde kein Text gefunden (z. B. ein gescanntes PDF ohne Texterkennung).", path.name
         )
+    return Converted(title, body)
+
+
+def draft_text(converted: Converted, source_name: str, today: dt.date) -> tuple[str, str]:
+    """The draft's title and file text: front matter prefilled (status: entwurf), then the body."""
+    body = converted.body
     first_heading = re.search(r"^#{1,6}\s+(.+)$", body, flags=re.MULTILINE)
-    title = (title or (first_heading.group(1) if first_heading else path.stem)).strip()
+    title = (converted.title or (first_heading.group(1) if first_heading else Path(source_name).stem)).strip()
     meta = {
         "titel": title,
-        "quelle": f"Import aus {path.name} am {today.isoformat()}",
+        "quelle": f"Import aus {source_name} am {today.isoformat()}",
         "verantwortlich": "Referat Digitalisierung, ASB NRW",
         "stand": today,
         "gueltig_ab": today,
         "status": "entwurf",
     }
+    return title, f"---\n{front_matter(meta)}---\n\n{body}\n"
+
+
+def import_file(path: Path, corpus_dir: Path, today: dt.date | None = None) -> ImportResult:
+    """Convert one file into a Markdown draft in the corpus, front matter prefilled."""
+    converted = convert(path)
+    title, text = draft_text(converted, path.name, today or dt.date.today())
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    target = _free_target(corpus_dir, slug(title))
-    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    target = free_target(corpus_dir, slug(title))
     tmp = target.with_suffix(".md.tmp")
-    tmp.write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
+    body = converted.body
     return ImportResult(
         path, target, title, len(re.findall(r"^#{1,6} ", body, flags=re.MULTILINE)), len(body)
     )
