@@ -21,11 +21,12 @@ def corpus_status_markdown(settings: Settings, today: dt.date | None = None) -> 
     """Every document with its status and dates, whether the index serves it, and check's findings."""
     today = today or dt.date.today()
     load = load_corpus(settings.corpus_dir)
-    manifest = read_manifest(settings.index_dir) or {"documents": {}, "built_at": None}
-    indexed: dict[str, str] = manifest["documents"]
+    manifest = read_manifest(settings.index_dir)
+    indexed = manifest.documents if manifest else {}
+    built_at = manifest.built_at if manifest else ""
     rows = [
         "### Korpus-Status",
-        f"Index gebaut: {manifest.get('built_at') or 'noch nie'} · {len(indexed)} Dokumente im Index",
+        f"Index gebaut: {built_at or 'noch nie'} · {len(indexed)} Dokumente im Index",
         "",
         "| Dokument | Status | Stand | gültig | im Index |",
         "|---|---|---|---|---|",

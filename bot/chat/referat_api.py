@@ -114,7 +114,7 @@ def _guarded(
 
 def _indexed(settings: Settings) -> dict[str, str]:
     manifest = read_manifest(settings.index_dir)
-    return dict(manifest["documents"]) if manifest else {}
+    return dict(manifest.documents) if manifest else {}
 
 
 def _detail(services: Services, doc_id: str) -> dict[str, Any]:
@@ -242,7 +242,7 @@ def routes(services: Services) -> list[Route]:
             "vier_augen_einstellung": s.four_eyes,
             "sprachmodell": bool(s.llm),
             "hochladen_max_mb": s.upload_max_mb,
-            "index": {"gebaut": manifest.get("built_at") if manifest else None, **rebuilder.state()},
+            "index": {"gebaut": (manifest.built_at or None) if manifest else None, **rebuilder.state()},
             "hinweis": f"{VIEW_NOTE} {s.notice_disclosure}",
         }
 

@@ -265,7 +265,7 @@ def format_report_markdown(report: GapReport) -> str:
 def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None) -> GapReport:
     """The report over a time range, from the audit, the feedback, the current index and the
     chat database's sign-in failures. Not for a running event loop (the chat calls it in a thread)."""
-    manifest = read_manifest(settings.index_dir) or {"documents": {}}
+    manifest = read_manifest(settings.index_dir)
     try:
         signins = asyncio.run(throttle.summary(settings, since, until))
     except BotError as exc:
@@ -274,7 +274,7 @@ def gap_report(settings: Settings, since: dt.date | None = None, until: dt.date 
     return build_report(
         AuditLog(settings.data_dir).read(),
         FeedbackLog(settings.data_dir).read(),
-        sorted(manifest["documents"]),
+        sorted(manifest.documents if manifest else {}),
         since,
         until,
         signins,

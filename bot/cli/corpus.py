@@ -34,9 +34,7 @@ def index(
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(
-                total=total, desc="Abschnitte einbetten", unit="Text", disable=as_json, file=sys.stderr
-            )
+            bar = tqdm(total=total, desc="Texte einbetten", unit="Text", disable=as_json, file=sys.stderr)
         bar.update(done - bar.n)
 
     try:
@@ -56,6 +54,10 @@ def index(
         "passages": report.passages,
         "problems": len(report.problems),
         "seconds": round(report.seconds, 3),
+        "vectors": report.vectors,
+        "embedded": report.embedded,
+        "reused": report.reused,
+        "texts_per_s": round(report.texts_per_s, 1),
     }
     if as_json:
         emit(summary)
@@ -66,7 +68,9 @@ def index(
     else:
         typer.echo(
             f"Index gebaut in {report.seconds:.1f} s: {report.added} neu, {report.updated} geändert, "
-            f"{report.deleted} entfernt, {report.unchanged} unverändert; {report.passages} Abschnitte."
+            f"{report.deleted} entfernt, {report.unchanged} unverändert; {report.passages} Abschnitte. "
+            f"{report.embedded} Texte eingebettet ({report.texts_per_s:.1f} je Sekunde), "
+            f"{report.reused} schon im Index."
         )
 
 

@@ -171,6 +171,21 @@ def bench(
     repeats: Annotated[int, typer.Option(help="Wiederholungen je Testfrage.")] = 20,
     output: Annotated[Path, typer.Option(help="JSON-Datei für die Ergebnisse.")] = Path("bench-results.json"),
     plot: Annotated[Path | None, typer.Option(help="SVG-Diagramm der Antwortzeiten.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Gold-Set DATEI@ORDNER: seine Dokumente (und den Korpus) in jedes generierte Korpus "
+            "mischen und seine Fragen dort messen."
+        ),
+    ] = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Vektoren im Chroma-Server (chroma run) statt eingebettet."),
+    ] = None,
+    real: Annotated[bool, typer.Option("--real/--no-real", help="Auch den echten Korpus messen.")] = True,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Arbeitsordner behalten (neu anzulegen) statt eines temporären.")
+    ] = None,
 ) -> None:
     """Misst Antwortzeiten, Start, Indexdurchsatz, Neu-Indexierung und Speicher; schreibt Tabelle und JSON.
 
@@ -178,14 +193,33 @@ def bench(
 
       python -m bot bench --sizes 0
 
-      python -m bot bench --sizes 1000,10000 --output docs/bench.json --plot docs/bench.svg
+      python -m bot bench --sizes 1500,10000 --output docs/bench.json --plot docs/bench.svg
+
+      python -m bot bench --sizes 10000 --no-real --gold tests/gold/synthetic-tune.jsonl@tests/synthetic/tune
+
+      python -m bot bench --sizes 1500 --chroma-url http://127.0.0.1:8001
     """
     from bot.ops.bench import benchmark, latency_svg, machine
+    from bot.ops.evaluate import GoldSet
 
     settings = run_settings()
     size_list = [int(s) for s in sizes.split(",") if s.strip() and int(s) > 0]
-    results = benchmark(settings.corpus_dir, size_list, repeats)
+    gold_set = GoldSet.parse(gold) if gold else None
+    try:
+        results = benchmark(
+            settings.corpus_dir,
+            size_list,
+            repeats,
+            gold=gold_set,
+            chroma_url=chroma_url,
+            real=real,
+            workdir=workdir,
+        )
+    except BotError as exc:
+        fail(str(exc))
     rows = [dataclasses.asdict(r) for r in results]
+    if not rows:
+        fail("Nichts zu messen: --no-real und keine Größe.")
     columns = list(rows[0])
     typer.echo("  ".join(f"{c:>16}" for c in columns))
     for row in rows:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
 from bot.curation.frontmatter_edit import add_questions
@@ -39,6 +38,7 @@ from bot.curation.selfcheck import (
 from bot.errors import BotError
 from bot.pipeline.chunking import INTRO, Passage, cut_passages
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms, parse_document
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.privacy import find_personal_data, redact
 
 PROPOSAL_SUFFIX = ".fragen-vorschlag.yaml"
@@ -269,7 +269,7 @@ def usable_questions(
     return out
 
 
-def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embeddings | None = None) -> Proposal:
+def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embedder | None = None) -> Proposal:
     """Draft questions for every section and check each on a temporary index; writes nothing."""
     doc = parse_document(document)
     day = max(
@@ -290,7 +290,7 @@ def draft(settings: Settings, document: Path, ask: Ask, *, embeddings: Embedding
 
 
 def check_proposal(
-    settings: Settings, doc: Document, proposal: Proposal, embeddings: Embeddings | None, today: dt.date
+    settings: Settings, doc: Document, proposal: Proposal, embeddings: Embedder | None, today: dt.date
 ) -> None:
     """Ask each drafted question with all other drafted questions in the index, but not itself:
     whether its own section comes first, or which one does instead (on the day the document is

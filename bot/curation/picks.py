@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
 from bot.config import Settings
 from bot.curation.drafting import Proposal, check_proposal, usable_questions, write_proposal
 from bot.jsonl import Record
 from bot.pipeline.audit import PickLog
 from bot.pipeline.chunking import INTRO, Passage
 from bot.pipeline.corpus import Document, load_corpus
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.index import LoadedIndex, open_index
 
 PICKS_SUFFIX = ".fragen-auswahl.yaml"
@@ -63,7 +62,7 @@ def propose_from_picks(
     settings: Settings,
     *,
     since: dt.date | None = None,
-    embeddings: Embeddings | None = None,
+    embeddings: Embedder | None = None,
     today: dt.date | None = None,
 ) -> list[Path]:
     """A proposal file beside every document whose passages were picked (since a day): the

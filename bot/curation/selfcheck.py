@@ -21,16 +21,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
 from bot.config import Settings
 from bot.pipeline.chunking import INTRO, Passage
 from bot.pipeline.corpus import Document, load_corpus, load_synonyms
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.german import Analyzer
 from bot.pipeline.index import (
     BUILDS,
     MANIFEST,
     LoadedIndex,
+    VectorKind,
     build_index,
     open_index,
     question_id,
@@ -135,28 +135,24 @@ class Masking:
             for n, q in enumerate(p.questions, 1)
             if q in removed[p.id]
         ]
-        stored = (
-            base.collection.get(ids=ids, include=["embeddings", "documents", "metadatas"]) if ids else None
-        )
+        questions = base.vectors[VectorKind.QUESTION]
+        stored = questions.get(ids=ids, include=["embeddings", "metadatas"]) if ids else None
         if stored and stored["ids"]:
-            base.collection.delete(ids=stored["ids"])
+            questions.delete(ids=stored["ids"])
         try:
             analyzer = Analyzer(vocabulary(passages, self.synonyms), self.synonyms)
             lexical = LexicalIndex.build(passages, analyzer)
-            yield LoadedIndex(base.manifest, passages, base.store, lexical, base.embeddings, base.collection)
+            yield dataclasses.replace(base, passages=passages, lexical=lexical)
         finally:
             if stored and stored["ids"]:
-                base.collection.add(
-                    ids=stored["ids"],
-                    embeddings=stored["embeddings"],
-                    documents=stored["documents"],
-                    metadatas=stored["metadatas"],
+                questions.add(
+                    ids=stored["ids"], embeddings=stored["embeddings"], metadatas=stored["metadatas"]
                 )
 
 
 @contextmanager
 def private_index(
-    settings: Settings, embeddings: Embeddings | None = None, today: dt.date | None = None
+    settings: Settings, embeddings: Embedder | None = None, today: dt.date | None = None
 ) -> Iterator[LoadedIndex]:
     """An index of settings.corpus_dir in a temporary folder, up to date, that may be changed:
     the current build of settings.index_dir is copied when there is one (only new or changed
@@ -168,9 +164,9 @@ def private_index(
         )
         manifest = read_manifest(settings.index_dir)
         if manifest is not None:
-            source = settings.index_dir / BUILDS / manifest["build"]
+            source = settings.index_dir / BUILDS / manifest.build
             if source.is_dir():
-                shutil.copytree(source, private.index_dir / BUILDS / manifest["build"])
+                shutil.copytree(source, private.index_dir / BUILDS / manifest.build)
                 shutil.copy(settings.index_dir / MANIFEST, private.index_dir / MANIFEST)
         build_index(private, embeddings=embeddings, today=today)
         yield open_index(private, embeddings)
@@ -313,7 +309,7 @@ class SelfCheck:
 def run_selfcheck(
     settings: Settings,
     *,
-    embeddings: Embeddings | None = None,
+    embeddings: Embedder | None = None,
     documents: list[str] | None = None,
     min_questions: int = MIN_QUESTIONS,
     today: dt.date | None = None,

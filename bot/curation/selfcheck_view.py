@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from langchain_core.embeddings import Embeddings
-
 from bot.config import Settings
 from bot.curation.selfcheck import SelfCheck, run_selfcheck
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.markdown import cell
 
 
@@ -76,6 +75,6 @@ def format_selfcheck_markdown(check: SelfCheck) -> str:
     return "\n".join(out)
 
 
-def selfcheck_markdown(settings: Settings, embeddings: Embeddings | None = None) -> str:
+def selfcheck_markdown(settings: Settings, embeddings: Embedder | None = None) -> str:
     """The self-check as the Referat's chat view shows it."""
     return format_selfcheck_markdown(run_selfcheck(settings, embeddings=embeddings))

@@ -143,10 +143,10 @@ class Assistant:
                 return state
             try:
                 manifest = read_manifest(self.settings.index_dir)
-                if manifest and manifest["build"] != state.index.manifest["build"]:
+                if manifest and manifest.build != state.index.manifest.build:
                     fresh = open_index(self.settings, embeddings=state.index.embeddings)
                     self._state = self._snapshot(fresh)
-                    log.info("Neuer Index geladen: %s", manifest["build"])
+                    log.info("Neuer Index geladen: %s", manifest.build)
                 else:
                     self._state = dataclasses.replace(state, manifest_mtime=mtime)
             except BotError as exc:
@@ -177,9 +177,7 @@ class Assistant:
         clean = clean_question(question, self.settings.max_question_chars)
         state = self._current()
         findings = find_personal_data(clean.text, public_words=state.public_words)
-        asked = Question(
-            clean.text, clean.notes, warning_for(findings), state.index.manifest.get("corpus_hash")
-        )
+        asked = Question(clean.text, clean.notes, warning_for(findings), state.index.manifest.corpus_hash)
         talk = smalltalk.recognise(clean.text) if choice is None else None
         if talk is not None:
             return self._audited(Turn(self._smalltalk(asked, talk)), state, channel)
@@ -208,7 +206,7 @@ class Assistant:
             raise QuestionError(UNKNOWN_CHOICE)
         if self.picks is not None:
             offered = [h.passage.id for h in retrieval.choices]
-            build = state.index.manifest.get("build")
+            build = state.index.manifest.build
             self.picks.record(retrieval.question, passage, offered, channel=channel, user=user, build=build)
         if passage is None:
             return retrieval, Decision(AnswerKind.REFUSAL, retrieval.confidence, 0.0)

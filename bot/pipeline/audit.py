@@ -3,13 +3,13 @@ back, under BOT_DATA_DIR."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bot.jsonl import JsonLines, now
 from bot.pipeline.answer import Answer, heading_of
 from bot.pipeline.chunking import Passage
+from bot.pipeline.index import Manifest
 from bot.pipeline.privacy import redact
 
 AUDIT_FILE = "audit.jsonl"
@@ -22,11 +22,9 @@ class AuditLog(JsonLines):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir / AUDIT_FILE)
 
-    def record(self, answer: Answer, *, manifest: Mapping[str, Any], channel: str) -> None:
+    def record(self, answer: Answer, *, manifest: Manifest, channel: str) -> None:
         """Write provenance that names no one: redacted question, decision, passages and their stand."""
-        self.append(
-            {"time": now(), "channel": channel, **answer.provenance(), "build": manifest.get("build")}
-        )
+        self.append({"time": now(), "channel": channel, **answer.provenance(), "build": manifest.build})
 
 
 class PickLog(JsonLines):
@@ -45,7 +43,7 @@ class PickLog(JsonLines):
         *,
         channel: str,
         user: str | None,
-        build: object,
+        build: str,
     ) -> None:
         """Write one pick; the question redacted, like every stored question."""
         self.append(

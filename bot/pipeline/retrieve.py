@@ -27,8 +27,6 @@ LONG_MESSAGE_WORDS = 12
 # An outline goes first when this many of its items rank within OUTLINE_GAP of the best hit.
 OUTLINE_ITEMS = 3
 OUTLINE_GAP = 1.0
-# Up to this many stored vectors, each kind is asked for separately (see _dense).
-FILTERED_UP_TO = 50_000
 MESSAGE_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 # A question may be asked back with the best passages of up to this many different sections.
 CHOICES = 3
@@ -186,37 +184,13 @@ class Retriever:
         """Per question vector and kind of vector (passage text, example question, sentence):
         each passage's best similarity among the dense candidates, and where one was found.
 
-        Each kind is asked for separately: one query for all kinds lets the many example
-        questions crowd out the passages' texts (dev hit@1 0.872 -> 0.835, added documents
-        0.800 -> 0.682). Chroma filters by brute force, which costs 17-28 ms per query at
-        14,000 vectors against 3-6 ms unfiltered; beyond FILTERED_UP_TO vectors the one
-        unfiltered query (with three times the candidates) keeps answers fast."""
-        n = len(self.index.passages)
-        vectors = [v.tolist() for v in matrix]
-        stored = max(1, int(self.index.manifest.get("vectors", 0)))
+        Each kind has a collection of its own, asked with one unfiltered query: one query for all
+        kinds would let the many example questions crowd out the passages' texts (dev hit@1
+        0.872 -> 0.835, added documents 0.800 -> 0.682), and a query filtered by kind is brute
+        force in Chroma (17-28 ms at 14,000 vectors against 3-6 ms unfiltered)."""
         k = self.settings.candidates * 2
-        if stored <= FILTERED_UP_TO:
-            queries = [({"kind": kind.value}, min(k, stored), (kind,)) for kind in VectorKind]
-        else:
-            queries = [(None, min(k * len(VectorKind), stored), tuple(VectorKind))]
-        out = [{kind: (np.zeros(n), np.zeros(n, dtype=bool)) for kind in VectorKind} for _ in vectors]
-        for where, count, kinds in queries:
-            result = self.index.collection.query(
-                query_embeddings=vectors, n_results=count, where=where, include=["metadatas", "distances"]
-            )
-            for row, (metadatas, distances) in enumerate(
-                zip(result["metadatas"], result["distances"], strict=True)
-            ):
-                for metadata, distance in zip(metadatas, distances, strict=True):
-                    kind = VectorKind(metadata.get("kind"))
-                    if kind not in kinds:
-                        continue
-                    scores, present = out[row][kind]
-                    position = self.index.position.get(metadata["passage_id"])
-                    similarity = 1.0 - float(distance)
-                    if position is not None and (not present[position] or similarity > scores[position]):
-                        scores[position], present[position] = similarity, True
-        return out
+        found = {kind: self.index.nearest(kind, matrix, k) for kind in VectorKind}
+        return [{kind: found[kind][row] for kind in VectorKind} for row in range(len(matrix))]
 
     def _fused(self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """The weighted sum of the normalised scores. Example questions are normalised among the

@@ -5,21 +5,26 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
-from bot.ops.bench import CHART_BARS, CHART_GOALS, generate_corpus, latency_svg, run_benchmark
+from bot.ops.bench import CHART_BARS, CHART_GOALS, BenchSetup, generate_corpus, latency_svg, run_benchmark
+from tests.support import REPO
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.slow  # builds and times real indexes with the model
-def test_a_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
+def test_a_benchmark_run_reports_every_figure(tmp_path: Path, embeddings) -> None:
+    from bot.ops.evaluate import GoldSet
+
     corpus = generate_corpus(tmp_path / "gen", 12)
-    result = run_benchmark("generated-12", corpus, tmp_path / "run", repeats=1)
-    assert result.documents == 12 and result.passages >= 24
-    assert 0 < result.no_change_s < result.full_build_s
+    gold = GoldSet.parse("tests/gold/synthetic-tune.jsonl@tests/synthetic/tune")
+    mixed = [REPO / "tests/synthetic/tune"]
+    result = run_benchmark("generated-12", corpus, tmp_path / "run", BenchSetup(embeddings, 1, gold), mixed)
+    assert result.documents == 12 + 5 and result.passages >= 24  # the gold set's documents mixed in
+    assert result.vectors > result.passages and result.texts_embedded > 0 and result.texts_per_s > 0
+    assert 0 < result.no_change_s < result.full_build_s and result.full_build_cpu_s > 0
     assert result.query_embedding_ms > 0 and 0 < result.answer_p50_ms <= result.answer_p95_ms
     assert result.retrieval_p50_ms > 0 and result.passages_per_s > 0 and result.peak_rss_mb > 100
+    assert result.answer_per_embedding > 1 and result.serving_rss_mb > 100
+    assert result.gold_set.endswith("synthetic-tune.jsonl") and 0 < (result.gold_hit3 or 0) <= 1
     assert not any(
         "Zusatzsatz" in f.read_text(encoding="utf-8") for f in corpus.glob("*.md")
     )  # a copy changed

@@ -10,9 +10,10 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
-from bot.pipeline.index import MANIFEST, build_index, open_index
+from bot.pipeline.index import MANIFEST, VectorKind, build_index, open_index
 from tests.support import REPO, write_doc
 from tests.support.decisions import ALWAYS_ANSWER, decision_file
+from tests.support.index import stored_ids
 
 
 @pytest.fixture
@@ -127,11 +128,11 @@ def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(
     report = build_index(small, embeddings=embeddings)
     assert (report.deleted, report.passages) == (1, 1)
     index = open_index(small, embeddings)
-    stored = index.store.get()["ids"]
+    stored = stored_ids(index)
     passage_ids = {p.id for p in index.passages}
     assert sorted(i for i in stored if "::" not in i) == sorted(passage_ids)
     assert {i.split("::")[0] for i in stored} == passage_ids  # sentences of live passages only
-    assert len(stored) == len(set(stored)) == index.manifest["vectors"]
+    assert len(stored) == len(set(stored)) == index.manifest.total_vectors
 
 
 def test_a_withdrawn_or_expired_document_leaves_the_index(small: Settings, embeddings) -> None:
@@ -200,7 +201,7 @@ def test_a_document_broken_by_an_edit_keeps_its_last_good_version(small: Setting
     assert (report.deleted, report.passages) == (0, 1)
     after = open_index(small, embeddings)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
-    assert after.store.get()["ids"] == before.store.get()["ids"]
+    assert stored_ids(after) == stored_ids(before)
 
 
 def test_rebuild_repairs_a_corrupt_index(small: Settings, embeddings) -> None:
@@ -224,3 +225,95 @@ def test_an_index_without_released_documents_refuses_with_the_disclosure(tmp_pat
     answer = Assistant(settings, open_index(settings, embeddings)).ask("Darf ich KI nutzen?").answer
     assert answer.kind == "refusal" and answer.sources == []
     assert "Referat Digitalisierung" in answer.text and "KI-Assistent" in answer.disclosure
+
+
+QUESTIONS_DOC = """---
+titel: Synthetische Ablage
+quelle: Synthetisches Testdokument (kein Text des ASB)
+verantwortlich: Testteam
+stand: 2026-01-01
+gueltig_ab: 2026-01-01
+status: freigegeben
+fragen:
+  Ablage:
+    - Wo lege ich Testakten ab?
+    - Wohin mit den Testakten?
+---
+
+## Ablage
+
+Synthetisch: Testakten liegen im grünen Schrank. Der Schlüssel hängt beim Empfang.
+"""
+
+
+def test_each_kind_of_vector_has_a_collection_of_its_own_named_in_the_manifest(
+    small: Settings, embeddings
+) -> None:
+    (small.corpus_dir / "ablage.md").write_text(QUESTIONS_DOC, encoding="utf-8")
+    build_index(small, embeddings=embeddings)
+    index = open_index(small, embeddings)
+    data = json.loads((small.index_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert data["parameters"]["format"] == 4
+    assert set(data["collections"]) == set(data["vectors"]) == {"text", "frage", "satz"}
+    ids = {kind: index.vectors[kind].get(include=[])["ids"] for kind in VectorKind}
+    assert {kind: len(found) for kind, found in ids.items()} == index.manifest.vectors
+    ablage = next(p.id for p in index.passages if p.doc_id == "ablage")
+    regeln = next(p.id for p in index.passages if p.doc_id == "regeln")
+    assert sorted(ids[VectorKind.TEXT]) == sorted(p.id for p in index.passages)
+    assert sorted(ids[VectorKind.QUESTION]) == [f"{ablage}::frage-1", f"{ablage}::frage-2"]
+    assert sorted(ids[VectorKind.SENTENCE]) == [
+        f"{ablage}::satz-0",
+        f"{ablage}::satz-1",
+        f"{regeln}::satz-0",
+    ]
+
+
+def test_an_index_of_the_old_layout_is_refused_and_rebuilt_by_the_next_run(
+    small: Settings, embeddings
+) -> None:
+    build_index(small, embeddings=embeddings)
+    path = small.index_dir / MANIFEST
+    old = json.loads(path.read_text(encoding="utf-8"))
+    old["parameters"]["format"] = 3  # one collection for all vectors, a count instead of one per kind
+    del old["collections"]
+    old["vectors"] = 2
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match=r"alte Format.*--rebuild"):
+        open_index(small, embeddings)
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.skipped_build) == (1, False)
+    assert [p.doc_id for p in open_index(small, embeddings).passages] == ["regeln"]
+
+
+def _doc(sentences: str, titel: str = "Synthetische Regeln") -> dict[str, str]:
+    return {"titel": titel, "heading": "Kennzeichnung", "body": sentences}
+
+
+def test_a_text_the_index_holds_is_never_embedded_again(small: Settings, embeddings) -> None:
+    first = "Synthetisch: Testtexte tragen einen Stempel."
+    second = "Der Stempel ist blau."
+    write_doc(small.corpus_dir, "regeln", **_doc(f"{first} {second}"))
+    report = build_index(small, embeddings=embeddings)
+    assert (report.embedded, report.vectors) == (3, 3)  # the passage in context and its two sentences
+    write_doc(small.corpus_dir, "regeln", **_doc(f"{first} Der Stempel ist rot."))
+    report = build_index(small, embeddings=embeddings)
+    assert (report.updated, report.embedded, report.reused) == (1, 2, 1)  # the first sentence is kept
+    # Another document repeating that sentence under the same heading: only its own text is new.
+    write_doc(small.corpus_dir, "kopie", **_doc(f"{first} Der Stempel ist rot.", titel="Synthetische Kopie"))
+    report = build_index(small, embeddings=embeddings)
+    assert (report.added, report.embedded, report.reused, report.vectors) == (1, 1, 2, 6)
+    index = open_index(small, embeddings)
+    regeln = next(p for p in index.passages if p.doc_id == "regeln")
+    texts = index.vectors[VectorKind.TEXT].get(ids=[regeln.id], include=["embeddings"])
+    fresh = embeddings.embed_passages([regeln.context_text()])[0]
+    assert np.array_equal(np.asarray(texts["embeddings"][0], dtype=np.float32), fresh)
+
+
+def test_a_vector_id_names_its_passage() -> None:
+    from bot.pipeline.index import question_id, sentence_id
+    from bot.pipeline.index.vectors import passage_of
+
+    passage = "grundsaetze-ki#datenschutz-und-sicherheit-1"
+    assert passage_of(passage) == passage
+    assert passage_of(question_id(passage, 12)) == passage_of(sentence_id(passage, 0)) == passage
+    assert passage_of("doc::mit::doppelpunkten#abschnitt-1") == "doc::mit::doppelpunkten#abschnitt-1"

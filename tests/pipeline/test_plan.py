@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.pipeline.index import BuildParameters, Manifest
 from bot.pipeline.index.plan import plan_build
 
-PARAMS = {"format": 3, "model": "e5"}
+PARAMS = BuildParameters(
+    format=4, model="e5", max_passage_chars=1000, chunking_version=1, analyzer_version=1, vector_store="local"
+)
 
 
-def _old(documents: dict[str, str], parameters: dict = PARAMS, synonyms: str = "s1") -> dict:
-    return {"build": "b1", "parameters": parameters, "documents": documents, "synonyms": synonyms}
+def _old(documents: dict[str, str], parameters: BuildParameters = PARAMS, synonyms: str = "s1") -> Manifest:
+    return Manifest("b1", parameters, documents, synonyms, corpus_hash="h", passages=len(documents))
 
 
 def test_a_first_run_embeds_every_document() -> None:
@@ -39,7 +44,8 @@ def test_a_broken_edit_keeps_the_last_good_version() -> None:
 
 
 def test_other_parameters_or_missing_vectors_rebuild_everything() -> None:
-    for old, vectors in ((_old({"a": "1"}, {"format": 2}), True), (_old({"a": "1"}), False)):
+    older = dataclasses.replace(PARAMS, format=3)
+    for old, vectors in ((_old({"a": "1"}, older), True), (_old({"a": "1"}), False)):
         plan = plan_build(old, {"a": "1"}, [], PARAMS, "s1", old_vectors=vectors)
         assert not plan.reusable and not plan.skip and plan.new == ("a",) and plan.embeds("a")
 

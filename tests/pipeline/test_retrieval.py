@@ -104,10 +104,10 @@ def test_scores_are_normalised_against_the_questions_own_best() -> None:
 
 def test_every_sentence_of_a_passage_is_a_vector_of_its_own(assistant) -> None:
     from bot.pipeline.chunking import quote_units
-    from bot.pipeline.index import sentence_id
+    from bot.pipeline.index import VectorKind, sentence_id
 
     passage = next(p for p in assistant.index.passages if p.id == "grundsaetze-ki#transparenz-1")
     ids = [sentence_id(passage.id, n) for n in range(len(quote_units(passage)))]
-    got = assistant.index.collection.get(ids=ids, include=["metadatas"])
+    got = assistant.index.vectors[VectorKind.SENTENCE].get(ids=ids, include=["metadatas"])
     assert sorted(got["ids"]) == sorted(ids) and len(ids) == 3
-    assert {m["kind"] for m in got["metadatas"]} == {"satz"}
+    assert {m["passage_id"] for m in got["metadatas"]} == {passage.id}

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,33 +11,16 @@ import pytest
 from bot.config import Settings
 from bot.pipeline.index import build_index, open_index
 from tests.support import REPO, free_port, write_doc
+from tests.support.chroma import chroma_server
+from tests.support.index import stored_ids
+
+QUESTION = "Darf ich Klientendaten in ChatGPT kopieren?"
 
 
 @pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory):
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
-        pytest.skip("chroma CLI not installed in this environment")
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    server = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail("chroma run did not start within 30 s")
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
 
 
 def test_real_corpus_answers_from_the_chroma_server(chroma_url: str, embeddings, tmp_path: Path) -> None:
@@ -49,7 +29,7 @@ def test_real_corpus_answers_from_the_chroma_server(chroma_url: str, embeddings,
     settings = Settings(corpus_dir=REPO / "corpus", index_dir=tmp_path / "index", chroma_url=chroma_url)
     build_index(settings, embeddings=embeddings)
     assistant = Assistant(settings, open_index(settings, embeddings))
-    retrieval = assistant.retriever.search("Darf ich Klientendaten in ChatGPT kopieren?")
+    retrieval = assistant.retriever.search(QUESTION)
     assert retrieval.hits[0].passage.id == "grundsaetze-ki#datenschutz-und-sicherheit-1"
     assert retrieval.hits[0].dense > 0
 
@@ -65,6 +45,46 @@ def test_incremental_update_on_the_server_copies_unchanged_vectors(
     report = build_index(settings, embeddings=embeddings)
     assert (report.added, report.unchanged, report.passages) == (1, 5, first.passages + 1)
     index = open_index(settings, embeddings)
-    ids = index.store.get()["ids"]
-    assert len(ids) == len(set(ids)) == index.manifest["vectors"]
+    ids = stored_ids(index)
+    assert len(ids) == len(set(ids)) == index.manifest.total_vectors
     assert {p.id for p in index.passages if not p.is_outline} <= set(ids)  # outlines have no vectors
+
+
+def test_the_index_answers_again_after_the_server_restarts(embeddings, tmp_path: Path) -> None:
+    from bot.pipeline.assistant import Assistant
+
+    data, port = tmp_path / "chroma", free_port()
+    with chroma_server(data, port) as url:
+        settings = Settings(
+            corpus_dir=REPO / "corpus", index_dir=tmp_path / "index", chroma_url=url, audit=False
+        )
+        build_index(settings, embeddings=embeddings)
+        assistant = Assistant(settings, open_index(settings, embeddings))
+        before = assistant.ask(QUESTION)
+    with chroma_server(data, port):
+        after = assistant.ask(QUESTION)  # the running chat, its client reconnecting
+        reopened = Assistant(settings, open_index(settings, embeddings)).ask(QUESTION)
+    assert not before.abstained
+    assert after.text == reopened.text == before.text
+
+
+def test_indexes_sharing_a_server_keep_each_others_vectors(
+    chroma_url: str, embeddings, tmp_path: Path
+) -> None:
+    first, second = (
+        Settings(
+            corpus_dir=tmp_path / name / "corpus", index_dir=tmp_path / name / "index", chroma_url=chroma_url
+        )
+        for name in ("erster", "zweiter")
+    )
+    write_doc(
+        first.corpus_dir, "drohnen", titel="Synthetische Drohnenregel", body="Drohnen fliegen nur angemeldet."
+    )
+    build_index(first, embeddings=embeddings)
+    for body in ("Erste Fassung.", "Zweite Fassung.", "Dritte Fassung."):  # builds come and go
+        write_doc(second.corpus_dir, "fahrzeuge", titel="Synthetische Fahrzeugregel", body=body)
+        build_index(second, embeddings=embeddings)
+    index = open_index(first, embeddings)
+    ids = stored_ids(index)
+    assert len(ids) == index.manifest.total_vectors > 0
+    assert {i.split("::")[0] for i in ids} == {p.id for p in index.passages}

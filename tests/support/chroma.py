@@ -1,4 +1,4 @@
-"""A real Chroma server (`chroma run` on 127.0.0.1) for scale-out tests, stopped whatever happens."""
+"""A real Chroma server (`chroma run` on 127.0.0.1) for as long as a block runs."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from tests.support import free_port
 
 
 @contextmanager
-def chroma_server(data: Path) -> Iterator[str]:
-    """`chroma run` over the folder `data`; yields its address."""
+def chroma_server(data: Path, port: int | None = None) -> Iterator[str]:
+    """`chroma run` over the data folder; yields its URL. The same folder and port serve the
+    same collections again after a restart."""
     chroma = Path(sys.executable).with_name("chroma")
     if not chroma.exists():
         pytest.skip("chroma CLI not installed in this environment")
-    port = free_port()
+    port = port or free_port()
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError
+from bot.locks import exclusive
 from bot.pipeline.chunking import Passage, cut_passages
 from bot.pipeline.corpus import load_corpus, load_synonyms, synonyms_sha256
 from bot.pipeline.german import words
@@ -24,14 +25,22 @@ from bot.pipeline.index.manifest import (
     BUILDS,
     MANIFEST,
     PASSAGES,
+    BuildParameters,
+    Manifest,
     build_parameters,
     old_passages,
     read_manifest,
     write_json,
 )
 from bot.pipeline.index.plan import BuildPlan, plan_build
-from bot.pipeline.index.store import VectorStore, langchain_store, store_for
-from bot.pipeline.index.vectors import Progress, embed_into
+from bot.pipeline.index.store import VectorStore, store_for
+from bot.pipeline.index.vectors import Progress, VectorKind, vector_records
+from bot.pipeline.index.writer import Written, write_vectors
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+    from bot.pipeline.embeddings import Embedder
 
 
 @dataclass(frozen=True)
@@ -46,33 +55,30 @@ class IndexReport:
     problems: list[str]
     seconds: float
     skipped_build: bool
+    embedded: int = 0  # distinct texts embedded in this run
+    reused: int = 0  # distinct texts of new or changed documents whose vector the index held
+    vectors: int = 0  # vectors stored in all collections
+    embedding_s: float = 0.0  # time spent embedding and storing the new vectors
+
+    @property
+    def texts_per_s(self) -> float:
+        """Embedding throughput of this run (texts embedded per second of embedding)."""
+        return self.embedded / self.embedding_s if self.embedding_s else 0.0
 
 
-def check_embeddings(settings: Settings, embeddings) -> None:
+def check_embeddings(settings: Settings, embeddings: Embedder | None) -> None:
     """A model handed in (to share one across indexes) must be the one the settings describe."""
     if embeddings is None:
         return
     from bot.pipeline.embeddings import model_identity
 
-    if getattr(embeddings, "identity", None) != model_identity(settings):
+    if embeddings.identity != model_identity(settings):
         raise IndexMismatchError(
             "Das übergebene Embedding-Modell passt nicht zu BOT_EMBEDDER, BOT_MODEL_PATH und BOT_QUANTIZE."
         )
 
 
-@contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
-    """Serialise index runs: a second run waits for the first."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _usable_manifest(index_dir: Path, rebuild: bool) -> dict | None:
+def _usable_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
     """The old manifest to build on; none for a rebuild or when it cannot be read."""
     if rebuild:
         return None
@@ -99,8 +105,17 @@ class _Build:
     folder: Path
     old_id: str | None
     old_folder: Path | None
-    parameters: dict[str, object]
+    parameters: BuildParameters
     synonyms_hash: str
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A build written beside the old one, not yet switched to."""
+
+    client: ClientAPI
+    counts: dict[VectorKind, int]
+    vectors: Written
 
 
 def _write_build(
@@ -110,26 +125,32 @@ def _write_build(
     plan: BuildPlan,
     passages: list[Passage],
     synonyms: list[list[str]],
-    embeddings,
+    embeddings: Embedder | None,
     progress: Progress | None,
-):
-    """Vectors and passages of the new build; the client and the number of vectors stored.
-    Whatever fails, the half-written build is removed and the old one keeps serving."""
+) -> _Written:
+    """Vectors and passages of the new build. Whatever fails, the half-written build is removed
+    and the old one keeps serving."""
     try:
         build.folder.mkdir(parents=True)
-        store.prepare(build.folder, build.old_folder if plan.reusable else None)
+        old_id = build.old_id if plan.reusable else None  # the build whose vectors carry over
+        store.prepare(build.folder, build.old_folder if old_id else None)
         client = store.client(build.folder)
-        if (plan.new or plan.changed or not plan.reusable) and embeddings is None:
+        collections = store.create(client, build.id)
+        records = vector_records([p for p in passages if plan.embeds(p.doc_id)])
+        known: dict[str, np.ndarray] = {}
+        if old_id is not None:
+            known = store.known(client, old_id, {r.hash for r in records})
+            store.carry_over(client, old_id, build.id, plan.stale)
+
+        def model() -> Embedder:
             from bot.pipeline.embeddings import load_embeddings
 
-            embeddings = load_embeddings(settings)
-        name = store.collection_name(build.id)
-        vectors = langchain_store(client, embeddings, name)  # creates the collection
-        if plan.reusable:
-            store.carry_over(client, build.old_id, build.old_folder, build.id, plan.stale)
-        fresh = [p for p in passages if plan.embeds(p.doc_id)]
-        embed_into(vectors, fresh, max(1, settings.embed_batch_size), progress)
-        stored = client.get_collection(name).count()
+            return embeddings or load_embeddings(settings)
+
+        written = write_vectors(
+            collections, records, known, model, max(1, settings.embed_batch_size), progress
+        )
+        counts = {kind: collection.count() for kind, collection in collections.items()}
         write_json(
             build.folder / PASSAGES,
             {
@@ -138,7 +159,7 @@ def _write_build(
                 "synonyms": synonyms,
             },
         )
-        return client, stored
+        return _Written(client, counts, written)
     except BaseException:
         store.discard(build.id, build.folder)
         raise
@@ -150,27 +171,28 @@ def build_index(
     rebuild: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
-    embeddings=None,
+    embeddings: Embedder | None = None,
 ) -> IndexReport:
     """Bring the index up to date with the released, valid documents.
 
     Unchanged documents keep their vectors; changed, new, withdrawn and expired ones are
-    re-embedded or removed with all their passages. The new state is built beside the old one
-    and switched in by replacing manifest.json, so a run that dies leaves the old index serving.
-    An unchanged corpus is skipped without loading the model.
+    re-embedded or removed with all their passages (a text the index already holds is not
+    embedded again). The new state is built beside the old one and switched in by replacing
+    manifest.json, so a run that dies leaves the old index serving. An unchanged corpus is
+    skipped without loading the model.
     """
     started = time.perf_counter()
     check_embeddings(settings, embeddings)
     today = today or dt.date.today()
     index_dir = settings.index_dir
     store = store_for(settings)
-    with _locked(index_dir):
+    with exclusive(index_dir / ".lock"):  # a second index run waits for the first
         loaded = load_corpus(settings.corpus_dir)
         active = [d for d in loaded.documents if d.is_active(today)]
         synonyms = load_synonyms(settings.corpus_dir)
         synonyms_hash = synonyms_sha256(settings.corpus_dir)
         old = _usable_manifest(index_dir, rebuild)
-        old_folder = index_dir / BUILDS / old["build"] if old else None
+        old_folder = index_dir / BUILDS / old.build if old else None
         parameters = build_parameters(settings)
         plan = plan_build(
             old,
@@ -180,16 +202,26 @@ def build_index(
             synonyms_hash,
             old_vectors=store.has_vectors(old_folder),
         )
-        if plan.skip:
+        if plan.skip and old is not None:
             seconds = time.perf_counter() - started
-            return IndexReport(0, 0, 0, plan.unchanged, old["passages"], loaded.problems, seconds, True)
+            return IndexReport(
+                0,
+                0,
+                0,
+                plan.unchanged,
+                old.passages,
+                loaded.problems,
+                seconds,
+                True,
+                vectors=old.total_vectors,
+            )
         passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
         passages += old_passages(old_folder, set(plan.kept)) if plan.kept else []
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        old_id = old["build"] if old else None
+        old_id = old.build if old else None
         build = _Build(build_id, index_dir / BUILDS / build_id, old_id, old_folder, parameters, synonyms_hash)
-        client, vectors = _write_build(settings, store, build, plan, passages, synonyms, embeddings, progress)
-        _switch(index_dir, store, client, build, plan, len(passages), vectors)
+        written = _write_build(settings, store, build, plan, passages, synonyms, embeddings, progress)
+        _switch(index_dir, store, written, build, plan, len(passages))
         return IndexReport(
             added=len(plan.new),
             updated=len(plan.changed),
@@ -199,29 +231,32 @@ def build_index(
             problems=loaded.problems,
             seconds=time.perf_counter() - started,
             skipped_build=False,
+            embedded=written.vectors.embedded,
+            reused=written.vectors.reused,
+            vectors=sum(written.counts.values()),
+            embedding_s=written.vectors.embedding_s,
         )
 
 
 def _switch(
-    index_dir: Path, store: VectorStore, client, build: _Build, plan: BuildPlan, passages: int, vectors: int
+    index_dir: Path, store: VectorStore, written: _Written, build: _Build, plan: BuildPlan, passages: int
 ) -> None:
-    """Point the manifest at the new build; the previous one stays for a chat process that still
-    reads it, older ones go."""
-    write_json(
-        index_dir / MANIFEST,
-        {
-            "build": build.id,
-            "parameters": build.parameters,
-            "documents": plan.documents,
-            "synonyms": build.synonyms_hash,
-            "corpus_hash": hashlib.sha256(json.dumps(plan.documents, sort_keys=True).encode()).hexdigest(),
-            "passages": passages,
-            "vectors": vectors,
-            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        },
+    """Point the manifest at the new build and all its collections; the previous build stays for
+    a chat process that still reads it, older ones go."""
+    manifest = Manifest(
+        build=build.id,
+        parameters=build.parameters,
+        documents=plan.documents,
+        synonyms=build.synonyms_hash,
+        corpus_hash=hashlib.sha256(json.dumps(plan.documents, sort_keys=True).encode()).hexdigest(),
+        passages=passages,
+        collections=store.names(build.id),
+        vectors=written.counts,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    keep = {build.id, build.old_id or ""}
-    for folder in (index_dir / BUILDS).iterdir():
-        if folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
-    store.prune(client, keep)
+    write_json(index_dir / MANIFEST, manifest.to_json())
+    keep = {build.id, build.old_id}
+    dropped = [folder for folder in (index_dir / BUILDS).iterdir() if folder.name not in keep]
+    for folder in dropped:
+        shutil.rmtree(folder, ignore_errors=True)
+    store.prune(written.client, [folder.name for folder in dropped])

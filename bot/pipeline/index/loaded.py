@@ -10,26 +10,34 @@ import numpy as np
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
 from bot.pipeline.chunking import Passage, quote_units
+from bot.pipeline.embeddings import Embedder
 from bot.pipeline.german import Analyzer
 from bot.pipeline.index.build import check_embeddings
-from bot.pipeline.index.manifest import BUILDS, PASSAGES, build_parameters, passage_from, read_manifest
-from bot.pipeline.index.store import langchain_store, store_for
-from bot.pipeline.index.vectors import sentence_id
+from bot.pipeline.index.manifest import (
+    BUILDS,
+    PASSAGES,
+    Manifest,
+    build_parameters,
+    passage_from,
+    read_manifest,
+)
+from bot.pipeline.index.store import IndexVectors, store_for
+from bot.pipeline.index.vectors import VectorKind, passage_of, sentence_id
+from bot.pipeline.lexical import LexicalIndex
 
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 
 
 @dataclass
 class LoadedIndex:
-    """A built index opened for questions: passages, vector store and lexical index."""
+    """A built index opened for questions: passages, their vectors (one collection per kind) and
+    the lexical index."""
 
-    manifest: dict
+    manifest: Manifest
     passages: list[Passage]
-    # Typed loosely on purpose: PolicyRetriever (a pydantic model) inspects these fields at runtime.
-    store: object
-    lexical: object
-    embeddings: object
-    collection: object = None  # the raw Chroma collection, for several question vectors at once
+    lexical: LexicalIndex
+    embeddings: Embedder
+    vectors: IndexVectors
     position: dict[str, int] = field(init=False, repr=False)  # passage id -> place in passages
     has_questions: np.ndarray = field(init=False, repr=False)  # per passage: has example questions
     is_outline: np.ndarray = field(init=False, repr=False)  # per passage: lists a section's parts
@@ -60,24 +68,47 @@ class LoadedIndex:
         position = self.position.get(passage_id)
         return None if position is None else self.passages[position]
 
+    def nearest(self, kind: VectorKind, matrix: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per question vector: each passage's best similarity among the k nearest vectors of one
+        kind (one unfiltered query of its collection), and where one was found. The passage is
+        read from the vector's id (its own, or its own with a suffix): metadata would cost a
+        look-up per result (about half the query's time)."""
+        n = len(self.passages)
+        out = [(np.zeros(n), np.zeros(n, dtype=bool)) for _ in range(len(matrix))]
+        count = min(k, self.vectors.counts.get(kind, 0))
+        if count <= 0 or not len(out):
+            return out
+        result = self.vectors[kind].query(
+            query_embeddings=np.asarray(matrix, dtype=np.float32), n_results=count, include=["distances"]
+        )
+        for (scores, present), ids, distances in zip(
+            out, result["ids"], result["distances"] or [], strict=True
+        ):
+            for vector_id, distance in zip(ids, distances, strict=True):
+                position = self.position.get(passage_of(vector_id))
+                similarity = 1.0 - float(distance)
+                if position is not None and (not present[position] or similarity > scores[position]):
+                    scores[position], present[position] = similarity, True
+        return out
+
     def _sentence_matrix(self, units: list[tuple[str, int]]) -> np.ndarray:
         """The stored vectors of sentences (passage id, number), one row each, in that order; zeros
         for a sentence without a stored vector, so a row always stands for its sentence."""
-        width = int(self.embeddings.dimension)
+        width = self.embeddings.dimension
         ids = [sentence_id(pid, n) for pid, n in units]
         if not ids:
             return np.zeros((0, width), np.float32)
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        stored = dict(zip(got["ids"], got["embeddings"], strict=True))
-        return np.array([stored.get(i, np.zeros(width)) for i in ids], dtype=np.float32).reshape(
-            len(ids), width
-        )
+        got = self.vectors[VectorKind.SENTENCE].get(ids=ids, include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        stored = dict(zip(got["ids"], vectors, strict=True))
+        empty = np.zeros(width, np.float32)
+        return np.array([stored.get(i, empty) for i in ids], dtype=np.float32).reshape(len(ids), width)
 
     def sentence_vectors(self, passage: Passage) -> np.ndarray:
         """The stored vectors of a passage's quotable sentences, in quote_units order."""
         return self._sentence_matrix([(passage.id, n) for n in range(len(quote_units(passage)))])
 
-    def sentence_similarities(self, vector, units: list[tuple[str, int]]) -> np.ndarray:
+    def sentence_similarities(self, vector: np.ndarray | None, units: list[tuple[str, int]]) -> np.ndarray:
         """The model's similarity of a question vector to sentences (passage id, number); 0 for
         a sentence without a stored vector or without a question vector."""
         if vector is None or not units:
@@ -85,20 +116,29 @@ class LoadedIndex:
         return self._sentence_matrix(units) @ np.asarray(vector, dtype=np.float32)
 
 
-def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
-    """Open the current index; refuses one built with another model or passage settings."""
-    from bot.pipeline.lexical import LexicalIndex
+OLD_LAYOUT = (
+    "Der Index hat noch das alte Format (eine Chroma-Sammlung für alle Vektoren). "
+    "Bitte `python -m bot index --rebuild` ausführen."
+)
+OTHER_PARAMETERS = (
+    "Der Index wurde mit einem anderen Modell oder anderen Abschnitts-Einstellungen gebaut. "
+    "Bitte `python -m bot index --rebuild` ausführen."
+)
 
+
+def open_index(settings: Settings, embeddings: Embedder | None = None) -> LoadedIndex:
+    """Open the current index; refuses one of the old layout or built with another model or
+    passage settings."""
     check_embeddings(settings, embeddings)
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise IndexMissingError(NO_INDEX)
-    if manifest["parameters"] != build_parameters(settings):
-        raise IndexMismatchError(
-            "Der Index wurde mit einem anderen Modell oder anderen Abschnitts-Einstellungen gebaut. "
-            "Bitte `python -m bot index --rebuild` ausführen."
-        )
-    build_dir = settings.index_dir / BUILDS / manifest["build"]
+    wanted = build_parameters(settings)
+    if manifest.parameters.format != wanted.format:
+        raise IndexMismatchError(OLD_LAYOUT)
+    if manifest.parameters != wanted:
+        raise IndexMismatchError(OTHER_PARAMETERS)
+    build_dir = settings.index_dir / BUILDS / manifest.build
     try:
         data = json.loads((build_dir / PASSAGES).read_text(encoding="utf-8"))
         passages = [passage_from(r) for r in data["passages"]]
@@ -111,15 +151,6 @@ def open_index(settings: Settings, embeddings=None) -> LoadedIndex:
 
         embeddings = load_embeddings(settings)
     store = store_for(settings)
-    client = store.client(build_dir)
-    name = store.collection_name(manifest["build"])
-    try:
-        collection = client.get_collection(name)
-    except Exception as exc:  # missing collection: NotFoundError / ValueError depending on the client
-        raise IndexMismatchError(
-            "Der Index ist unvollständig (Vektoren fehlen). Bitte `python -m bot index --rebuild` ausführen."
-        ) from exc
-    vectors = langchain_store(client, embeddings, name)
-    analyzer = Analyzer(data["vocabulary"], data["synonyms"])
-    lexical = LexicalIndex.build(passages, analyzer)
-    return LoadedIndex(manifest, passages, vectors, lexical, embeddings, collection)
+    vectors = IndexVectors(store.open(store.client(build_dir), manifest.collections), manifest.vectors)
+    lexical = LexicalIndex.build(passages, Analyzer(data["vocabulary"], data["synonyms"]))
+    return LoadedIndex(manifest, passages, lexical, embeddings, vectors)

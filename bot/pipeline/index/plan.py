@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.pipeline.index.manifest import BuildParameters, Manifest
+
 
 @dataclass(frozen=True)
 class BuildPlan:
@@ -35,10 +37,10 @@ class BuildPlan:
 
 
 def plan_build(
-    old: dict | None,
+    old: Manifest | None,
     active: dict[str, str],
     broken: list[str],
-    parameters: dict[str, object],
+    parameters: BuildParameters,
     synonyms_hash: str,
     *,
     old_vectors: bool,
@@ -47,14 +49,15 @@ def plan_build(
     (id -> hash), the documents that fail to parse now, the build parameters, the synonyms' hash
     and whether the old build's vectors are still stored."""
     documents = dict(active)
+    before_all = old.documents if old else {}
     # A released document that an edit broke keeps serving its last good version.
-    kept = tuple(d for d in broken if old and d in old["documents"])
-    documents.update({d: old["documents"][d] for d in kept})  # type: ignore[index]
-    reusable = bool(old) and old["parameters"] == parameters and old_vectors  # type: ignore[index]
-    before: dict[str, str] = old["documents"] if reusable else {}  # type: ignore[index]
+    kept = tuple(d for d in broken if d in before_all)
+    documents.update({d: before_all[d] for d in kept})
+    reusable = old is not None and old.parameters == parameters and old_vectors
+    before = before_all if reusable else {}
     new = tuple(d for d in documents if d not in before)
     changed = tuple(d for d, h in documents.items() if d in before and before[d] != h)
     removed = tuple(d for d in before if d not in documents)
-    same_synonyms = bool(old) and old.get("synonyms") == synonyms_hash  # type: ignore[union-attr]
+    same_synonyms = old is not None and old.synonyms == synonyms_hash
     skip = reusable and not (new or changed or removed) and same_synonyms
     return BuildPlan(documents, new, changed, removed, kept, reusable, skip)

@@ -1,40 +1,55 @@
 """Where the vectors live: one small interface over the embedded store and the Chroma server.
 
-Embedded (the default): a PersistentClient per build folder; a new build starts as a copy of the
-old folder. Server (BOT_CHROMA_URL): one collection per build on the shared `chroma run`; a new
-build starts as a copy of the old collection's vectors. Either way the new build is written
-beside the old one, and the manifest switches to it."""
+Each build has one collection per kind of vector (passage text, example question, sentence), so
+every search is one unfiltered nearest-neighbour query. Embedded (the default): a
+PersistentClient per build folder; a new build starts as a copy of the old folder. Server
+(BOT_CHROMA_URL): three collections per build on the shared `chroma run`; a new build starts as
+a copy of the old collections' vectors. Either way the new build is written beside the old one,
+and the manifest switches to all its collections at once."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
+
+import numpy as np
 
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
+from bot.pipeline.index.manifest import REBUILD
+from bot.pipeline.index.vectors import VectorKind
 
-COLLECTION = "passages"
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import Where
+    from chromadb.config import Settings as ChromaSettings
+
+PREFIX = "passages"
+PAGE = 1000  # records per request when vectors are copied or looked up
 log = logging.getLogger(__name__)
 
+Collections = dict[VectorKind, "Collection"]
 
-def _chroma_settings():
+
+class IndexVectors:
+    """The collections of one build, one per kind of vector, and how many vectors each holds."""
+
+    def __init__(self, collections: Collections, counts: dict[VectorKind, int]) -> None:
+        self._collections = collections
+        self.counts = counts
+
+    def __getitem__(self, kind: VectorKind) -> Collection:
+        return self._collections[kind]
+
+
+def _chroma_settings() -> ChromaSettings:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-
-
-def langchain_store(client, embeddings, name: str):
-    """LangChain's Chroma over one collection, for adding texts with their vectors."""
-    from langchain_chroma import Chroma
-
-    return Chroma(
-        client=client,
-        collection_name=name,
-        embedding_function=embeddings,
-        collection_metadata={"hnsw:space": "cosine"},
-    )
 
 
 class VectorStore:
@@ -42,19 +57,55 @@ class VectorStore:
 
     kind = ""
 
-    def client(self, build_dir: Path):
+    def client(self, build_dir: Path) -> ClientAPI:
         """The Chroma client that holds this build's vectors."""
         raise NotImplementedError
 
-    def collection_name(self, build_id: str) -> str:
-        """The name of this build's collection."""
+    def collection_name(self, build_id: str, kind: VectorKind) -> str:
+        """The name of this build's collection of one kind of vector."""
         raise NotImplementedError
 
     def has_vectors(self, build_dir: Path | None) -> bool:
         """Whether an earlier build's vectors are still stored (and so can be carried over)."""
         raise NotImplementedError
 
-    def carry_over(self, client, old_build: str, old_dir: Path, new_build: str, stale: set[str]) -> None:
+    def names(self, build_id: str) -> dict[VectorKind, str]:
+        """The names of a build's collections, one per kind of vector."""
+        return {kind: self.collection_name(build_id, kind) for kind in VectorKind}
+
+    def create(self, client: ClientAPI, build_id: str) -> Collections:
+        """The build's collections (cosine distance), created if they are not there yet."""
+        return {
+            kind: client.get_or_create_collection(
+                self.collection_name(build_id, kind),
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            for kind in VectorKind
+        }
+
+    def open(self, client: ClientAPI, names: dict[VectorKind, str]) -> Collections:
+        """The collections a manifest names; a missing one is an incomplete index."""
+        try:
+            return {kind: client.get_collection(names[kind], embedding_function=None) for kind in VectorKind}
+        except Exception as exc:  # NotFoundError / ValueError / KeyError, depending on client and manifest
+            raise IndexMismatchError(f"Der Index ist unvollständig (Vektoren fehlen). {REBUILD}") from exc
+
+    def known(self, client: ClientAPI, build_id: str, hashes: set[str]) -> dict[str, np.ndarray]:
+        """Vectors a build already holds for these text hashes (from any of its collections)."""
+        found: dict[str, np.ndarray] = {}
+        for collection in self.open(client, self.names(build_id)).values():
+            wanted = sorted(hashes - found.keys())
+            for start in range(0, len(wanted), PAGE):
+                got = collection.get(
+                    where=_any_of("hash", wanted[start : start + PAGE]), include=["embeddings", "metadatas"]
+                )
+                vectors = got["embeddings"] if got["embeddings"] is not None else []
+                for metadata, vector in zip(got["metadatas"] or [], vectors, strict=True):
+                    found[str(metadata["hash"])] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def carry_over(self, client: ClientAPI, old_build: str, new_build: str, stale: set[str]) -> None:
         """Start the new build with the old build's vectors, without those of stale documents."""
         raise NotImplementedError
 
@@ -65,8 +116,8 @@ class VectorStore:
         """Remove what a failed build left behind."""
         shutil.rmtree(build_dir, ignore_errors=True)
 
-    def prune(self, client, keep: set[str]) -> None:
-        """Drop vectors of builds that are no longer kept (folders go with the builds)."""
+    def prune(self, client: ClientAPI, dropped: list[str]) -> None:
+        """Drop the vectors of builds whose folders went (embedded: they were in the folders)."""
 
 
 class EmbeddedStore(VectorStore):
@@ -74,13 +125,13 @@ class EmbeddedStore(VectorStore):
 
     kind = "local"
 
-    def client(self, build_dir: Path):
+    def client(self, build_dir: Path) -> ClientAPI:
         import chromadb
 
         return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=_chroma_settings())
 
-    def collection_name(self, build_id: str) -> str:
-        return COLLECTION
+    def collection_name(self, build_id: str, kind: VectorKind) -> str:
+        return f"{PREFIX}-{kind.value}"  # the folder is the build's
 
     def has_vectors(self, build_dir: Path | None) -> bool:
         return build_dir is not None and (build_dir / "chroma").is_dir()
@@ -89,10 +140,11 @@ class EmbeddedStore(VectorStore):
         if old_dir is not None:
             shutil.copytree(old_dir / "chroma", build_dir / "chroma")
 
-    def carry_over(self, client, old_build: str, old_dir: Path, new_build: str, stale: set[str]) -> None:
-        collection = client.get_collection(COLLECTION)  # the copied folder holds the old vectors
-        for doc_id in stale:
-            collection.delete(where={"doc_id": doc_id})
+    def carry_over(self, client: ClientAPI, old_build: str, new_build: str, stale: set[str]) -> None:
+        if not stale:
+            return
+        for collection in self.create(client, new_build).values():  # the copied folder: the old vectors
+            collection.delete(where=_any_of("doc_id", sorted(stale)))
 
 
 class ServerStore(VectorStore):
@@ -103,7 +155,7 @@ class ServerStore(VectorStore):
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def client(self, build_dir: Path):
+    def client(self, build_dir: Path) -> ClientAPI:
         import chromadb
 
         address = urlparse(self.url)
@@ -123,45 +175,54 @@ class ServerStore(VectorStore):
             ) from exc
         return client
 
-    def collection_name(self, build_id: str) -> str:
-        return f"{COLLECTION}-{build_id}"
+    def collection_name(self, build_id: str, kind: VectorKind) -> str:
+        return f"{PREFIX}-{build_id}-{kind.value}"
 
     def has_vectors(self, build_dir: Path | None) -> bool:
         return True  # the server keeps them; a missing collection fails loudly at the copy
 
-    def carry_over(
-        self, client, old_build: str, old_dir: Path, new_build: str, stale: set[str], page: int = 1000
-    ) -> None:
-        old = client.get_collection(self.collection_name(old_build))
-        target = client.get_collection(self.collection_name(new_build))
-        offset = 0
-        while True:
-            got = old.get(include=["embeddings", "documents", "metadatas"], limit=page, offset=offset)
-            if not got["ids"]:
-                return
-            keep = [i for i, m in enumerate(got["metadatas"]) if m.get("doc_id") not in stale]
-            if keep:
-                target.add(
-                    ids=[got["ids"][i] for i in keep],
-                    embeddings=[got["embeddings"][i] for i in keep],
-                    documents=[got["documents"][i] for i in keep],
-                    metadatas=[got["metadatas"][i] for i in keep],
-                )
-            offset += page
+    def carry_over(self, client: ClientAPI, old_build: str, new_build: str, stale: set[str]) -> None:
+        targets = self.create(client, new_build)
+        for kind, old in self.open(client, self.names(old_build)).items():
+            for offset in range(0, old.count(), PAGE):
+                got = old.get(include=["embeddings", "metadatas"], limit=PAGE, offset=offset)
+                metadatas, vectors = got["metadatas"] or [], got["embeddings"]
+                keep = [i for i, m in enumerate(metadatas) if m.get("doc_id") not in stale]
+                if keep and vectors is not None:
+                    targets[kind].add(
+                        ids=[got["ids"][i] for i in keep],
+                        embeddings=np.asarray([vectors[i] for i in keep], dtype=np.float32),
+                        metadatas=[metadatas[i] for i in keep],
+                    )
 
     def discard(self, build_id: str, build_dir: Path) -> None:
         super().discard(build_id, build_dir)
         try:
-            self.client(build_dir).delete_collection(self.collection_name(build_id))
-        except Exception:  # the server may be what failed; the collection is then unreferenced
-            log.warning("Unvollständige Sammlung %s nicht entfernt", build_id)
+            client = self.client(build_dir)
+            for name in self.names(build_id).values():
+                if name in _names_on(client):
+                    client.delete_collection(name)
+        except Exception:  # the server may be what failed; the collections are then unreferenced
+            log.warning("Unvollständige Sammlungen von %s nicht entfernt", build_id)
 
-    def prune(self, client, keep: set[str]) -> None:
-        wanted = {self.collection_name(b) for b in keep if b}
-        for collection in client.list_collections():
-            name = getattr(collection, "name", collection)
-            if name.startswith(f"{COLLECTION}-") and name not in wanted:
-                client.delete_collection(name)
+    def prune(self, client: ClientAPI, dropped: list[str]) -> None:
+        # Only this index's builds: other indexes may share the server. A build of the old
+        # layout (format < 4) had one collection, named for the build alone.
+        existing = set(_names_on(client))
+        for build in dropped:
+            for name in [*self.names(build).values(), f"{PREFIX}-{build}"]:
+                if name in existing:
+                    client.delete_collection(name)
+
+
+def _names_on(client: ClientAPI) -> list[str]:
+    return [collection.name for collection in client.list_collections()]
+
+
+def _any_of(key: str, values: list[str]) -> Where:
+    """A metadata filter: the key has one of these values."""
+    choices: dict[Literal["$in", "$nin"], list[str | int | float | bool]] = {"$in": list(values)}
+    return {key: choices}
 
 
 def store_for(settings: Settings) -> VectorStore:

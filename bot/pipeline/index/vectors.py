@@ -1,18 +1,27 @@
 """What gets a vector: each passage in context, each of its example questions, each sentence it
-can quote (after its heading, which says what the sentence is about). Outlines get none."""
+can quote (after its heading, which says what the sentence is about). Outlines get none.
+
+Each kind of vector has a collection of its own; each vector carries the hash of the text it
+embeds, so a text the index already holds is never embedded again."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.pipeline.chunking import Passage, quote_units
+
+if TYPE_CHECKING:
+    from chromadb.api.types import Metadata
 
 Progress = Callable[[int, int], None]
 
 
 class VectorKind(StrEnum):
-    """What a stored vector stands for; the value is what the index stores in its metadata."""
+    """What a stored vector stands for; the value names its collection."""
 
     TEXT = "text"  # the passage in context (its headings, then its text)
     QUESTION = "frage"  # one of its example questions
@@ -29,35 +38,49 @@ def question_id(passage_id: str, n: int) -> str:
     return f"{passage_id}::frage-{n}"
 
 
-def vector_records(passages: list[Passage]) -> tuple[list[str], list[dict], list[str]]:
-    """Texts, metadata and ids to embed."""
-    texts, metadatas, ids = [], [], []
+def passage_of(vector_id: str) -> str:
+    """The passage a vector id belongs to: a text vector's id is the passage's own."""
+    passage, _, suffix = vector_id.rpartition("::")
+    return passage if suffix.startswith(("frage-", "satz-")) else vector_id
+
+
+def text_hash(text: str) -> str:
+    """The content hash a vector is known by: the same text has the same vector (one model)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class VectorRecord:
+    """One vector to store: what it stands for, the text it embeds and that text's hash."""
+
+    kind: VectorKind
+    id: str
+    passage_id: str
+    doc_id: str
+    text: str
+    hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hash", text_hash(self.text))
+
+    def metadata(self) -> Metadata:
+        """What the collection keeps beside the vector."""
+        return {"passage_id": self.passage_id, "doc_id": self.doc_id, "hash": self.hash}
+
+
+def vector_records(passages: list[Passage]) -> list[VectorRecord]:
+    """Every vector the passages need, in passage order. A passage with one sentence has a
+    sentence vector too: it ranks (the sentence after its heading, without the title and the
+    other headings), not only quotes; its text vector in its place cost dev hit@1 0.872 -> 0.853."""
+    records: list[VectorRecord] = []
     for p in passages:
         if p.is_outline:
             continue  # chosen through the passages it lists (retrieve._prefer_outline)
-        texts.append(p.context_text())
-        metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.TEXT.value})
-        ids.append(p.id)
+        records.append(VectorRecord(VectorKind.TEXT, p.id, p.id, p.doc_id, p.context_text()))
         for n, question in enumerate(p.questions, 1):
-            texts.append(question)
-            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.QUESTION.value})
-            ids.append(question_id(p.id, n))
+            records.append(VectorRecord(VectorKind.QUESTION, question_id(p.id, n), p.id, p.doc_id, question))
         where = p.headings[-1] if p.headings else p.title
         for n, sentence in enumerate(quote_units(p)):
-            texts.append(f"{where}: {sentence}")
-            metadatas.append({"passage_id": p.id, "doc_id": p.doc_id, "kind": VectorKind.SENTENCE.value, "n": n})
-            ids.append(sentence_id(p.id, n))
-    return texts, metadatas, ids
-
-
-def embed_into(store, passages: list[Passage], batch: int, progress: Progress | None) -> None:
-    """Embed the passages' records into a LangChain vector store, batch by batch."""
-    texts, metadatas, ids = vector_records(passages)
-    for start in range(0, len(texts), batch):
-        store.add_texts(
-            texts[start : start + batch],
-            metadatas=metadatas[start : start + batch],
-            ids=ids[start : start + batch],
-        )
-        if progress:
-            progress(min(start + batch, len(texts)), len(texts))
+            text = f"{where}: {sentence}"  # the heading says what the sentence is about
+            records.append(VectorRecord(VectorKind.SENTENCE, sentence_id(p.id, n), p.id, p.doc_id, text))
+    return records
