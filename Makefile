@@ -15,7 +15,7 @@ run: setup index
 	@echo "Chat startet auf http://localhost:$(PORT) …"
 	env -u CI $(BIN)/chainlit run bot/app.py --headless --host $(HOST) --port $(PORT)
 
-test: setup index system-packages
+test: setup lint index system-packages
 	$(BIN)/python -m pytest -q -ra
 
 # The quick tier: no embedding model, no server, no browser, no process of its own (tests/conftest.py
