@@ -60,10 +60,10 @@ def test_the_index_answers_again_after_the_server_restarts(embeddings, tmp_path:
         )
         build_index(settings, embeddings=embeddings)
         assistant = Assistant(settings, open_index(settings, embeddings))
-        before = assistant.ask(QUESTION)
+        before = assistant.ask(QUESTION).answer
     with chroma_server(data, port):
-        after = assistant.ask(QUESTION)  # the running chat, its client reconnecting
-        reopened = Assistant(settings, open_index(settings, embeddings)).ask(QUESTION)
+        after = assistant.ask(QUESTION).answer  # the running chat, its client reconnecting
+        reopened = Assistant(settings, open_index(settings, embeddings)).ask(QUESTION).answer
     assert not before.abstained
     assert after.text == reopened.text == before.text
 
