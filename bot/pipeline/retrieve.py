@@ -50,7 +50,9 @@ def top_positions(scores: np.ndarray, k: int) -> list[int]:
     scores = np.nan_to_num(scores, nan=-np.inf)  # a NaN must not push real hits out
     if len(scores) <= k:
         return [int(i) for i in np.argsort(-scores, kind="stable")]
-    threshold = np.partition(scores, len(scores) - k)[len(scores) - k]
+    # The k-th best, selected from the front: selecting it from the back costs 5 ms instead of
+    # 0.4 ms on 40,000 scores when most of them tie (all passages no search reached score alike).
+    threshold = -np.partition(-scores, k - 1)[k - 1]
     candidates = np.flatnonzero(scores >= threshold)  # every tie at the boundary, in order
     return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")][:k]]
 
@@ -192,6 +194,29 @@ class Retriever:
         found = {kind: self.index.nearest(kind, matrix, k) for kind in VectorKind}
         return [{kind: found[kind][row] for kind in VectorKind} for row in range(len(matrix))]
 
+    def _with_lexical_candidates(
+        self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]], vector: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The dense similarities, completed for the best lexical candidates that the
+        nearest-neighbour queries did not return: computed exactly from their stored text and
+        sentence vectors. A passage's fused score must not depend on whether the approximate
+        search reached it: among 10,000 generated documents of near-identical sentences, HNSW
+        returned none of the right passages' vectors for most of a gold set whose passages BM25
+        ranked first (hit@1 0.294 -> 0.729). Example questions are left as searched: a passage
+        of the page has dozens (13 ms to fetch), and they only add to what its text says."""
+        matched = np.flatnonzero(bm25 > 0)  # not the many ties at 0: they would all be sorted
+        wanted = [int(matched[i]) for i in top_positions(bm25[matched], self.settings.candidates)]
+        completed = {}
+        for kind, (scores, present) in dense.items():
+            missing = [i for i in wanted if not present[i]] if kind != VectorKind.QUESTION else []
+            found = self.index.similarities(VectorKind(kind), vector, missing) if missing else {}
+            if found:
+                scores, present = scores.copy(), present.copy()
+                for position, similarity in found.items():
+                    scores[position], present[position] = similarity, True
+            completed[kind] = (scores, present)
+        return completed
+
     def _fused(self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """The weighted sum of the normalised scores. Example questions are normalised among the
         passages that have some; a passage without (a document added without `fragen`) counts
@@ -218,6 +243,7 @@ class Retriever:
     ) -> Retrieval:
         settings, lexical = self.settings, self.index.lexical
         bm25 = lexical.scores(probe.terms)
+        dense = self._with_lexical_candidates(bm25, dense, vector)
         fused = np.where(self.index.is_outline, -np.inf, self._fused(bm25, dense))
         similarity = {kind: np.where(present, scores, 0.0) for kind, (scores, present) in dense.items()}
         best = np.maximum.reduce(list(similarity.values()))

@@ -111,3 +111,52 @@ def test_every_sentence_of_a_passage_is_a_vector_of_its_own(assistant) -> None:
     got = assistant.index.vectors[VectorKind.SENTENCE].get(ids=ids, include=["metadatas"])
     assert sorted(got["ids"]) == sorted(ids) and len(ids) == 3
     assert {m["passage_id"] for m in got["metadatas"]} == {passage.id}
+
+
+def test_exact_similarities_are_the_models_own_for_each_kind(assistant, embeddings) -> None:
+    from bot.pipeline.chunking import quote_units
+    from bot.pipeline.index import VectorKind
+
+    index = assistant.index
+    position = index.position["grundsaetze-ki#transparenz-1"]
+    passage = index.passages[position]
+    vector = embeddings.embed_queries(["Muss ich KI-Texte kennzeichnen?"])[0]
+    sentences = [f"{passage.headings[-1]}: {s}" for s in quote_units(passage)]
+    expected = {
+        VectorKind.TEXT: [passage.context_text()],
+        VectorKind.SENTENCE: sentences,
+        VectorKind.QUESTION: list(passage.questions),
+    }
+    for kind, texts in expected.items():
+        found = index.similarities(kind, vector, [position])
+        if not texts:
+            assert found == {}
+            continue
+        own = max(float(v @ vector) for v in embeddings.embed_documents(texts))
+        assert found.keys() == {position} and abs(found[position] - own) < 1e-4
+
+
+def test_a_lexical_candidate_the_approximate_search_missed_keeps_its_similarity(
+    assistant, monkeypatch
+) -> None:
+    """HNSW is approximate: among many near-identical vectors it can miss the right one. The
+    passage BM25 finds must then be scored on its real similarity, not on none."""
+    from bot.pipeline.index import VectorKind
+
+    question, passage_id = CASES[0]
+    before = assistant.retriever.search(question)
+    index = assistant.index
+    missed = index.position[passage_id]
+    nearest = index.nearest
+
+    def approximate(kind, matrix, k):
+        found = nearest(kind, matrix, k)
+        for scores, present in found if kind is not VectorKind.QUESTION else ():  # those stay as searched
+            scores[missed], present[missed] = 0.0, False
+        return found
+
+    monkeypatch.setattr(index, "nearest", approximate)
+    after = assistant.retriever.search(question)
+    assert after.hits[0].passage.id == passage_id == before.hits[0].passage.id
+    assert after.hits[0].dense == before.hits[0].dense > 0.5
+    assert after.hits[0].score == before.hits[0].score
