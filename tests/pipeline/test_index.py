@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import IndexMismatchError, IndexMissingError
 from bot.pipeline.index import MANIFEST, VectorKind, build_index, open_index
+from bot.pipeline.index.vectors import vector_records
 from tests.support import REPO, write_doc
 from tests.support.decisions import ALWAYS_ANSWER, decision_file
 from tests.support.index import stored_ids
@@ -132,7 +133,8 @@ def test_incremental_update_re_embeds_only_what_changed_and_never_duplicates(
     passage_ids = {p.id for p in index.passages}
     assert sorted(i for i in stored if "::" not in i) == sorted(passage_ids)
     assert {i.split("::")[0] for i in stored} == passage_ids  # sentences of live passages only
-    assert len(stored) == len(set(stored)) == index.manifest.total_vectors
+    assert sorted(stored) == sorted(r.id for r in vector_records(index.passages))
+    assert len(stored) == index.manifest.total_vectors
 
 
 def test_a_withdrawn_or_expired_document_leaves_the_index(small: Settings, embeddings) -> None:
@@ -307,6 +309,38 @@ def test_a_text_the_index_holds_is_never_embedded_again(small: Settings, embeddi
     texts = index.vectors[VectorKind.TEXT].get(ids=[regeln.id], include=["embeddings"])
     fresh = embeddings.embed_passages([regeln.context_text()])[0]
     assert np.array_equal(np.asarray(texts["embeddings"][0], dtype=np.float32), fresh)
+
+
+def test_another_graph_re_creates_the_collections_from_the_stored_vectors(
+    small: Settings, embeddings
+) -> None:
+    write_doc(small.corpus_dir, "regeln", **_doc("Synthetisch: Testtexte tragen einen Stempel. Er ist blau."))
+    first = build_index(small, embeddings=embeddings)
+    before = open_index(small, embeddings)
+    wider = small.model_copy(update={"hnsw_neighbors": 48, "hnsw_search_ef": 500})
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        open_index(wider, embeddings)
+
+    def no_model(texts: list[str]) -> list[list[float]]:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(embeddings, "embed_documents", no_model)
+    monkeypatch.setattr(embeddings, "embed_passages", no_model)
+    try:
+        report = build_index(wider, embeddings=embeddings)
+    finally:
+        monkeypatch.undo()
+    assert (report.embedded, report.reused, report.vectors) == (0, first.embedded, first.vectors)
+    after = open_index(wider, embeddings)
+    graph = after.vectors[VectorKind.TEXT].configuration["hnsw"]
+    assert (graph["max_neighbors"], graph["ef_search"], graph["space"]) == (48, 500, "cosine")
+    for kind in VectorKind:
+        old, new = (i.vectors[kind].get(include=["embeddings"]) for i in (before, after))
+        assert sorted(old["ids"]) == sorted(new["ids"])
+        vectors = dict(zip(old["ids"], np.asarray(old["embeddings"]), strict=True))
+        for vector_id, vector in zip(new["ids"], np.asarray(new["embeddings"]), strict=True):
+            assert np.array_equal(vector, vectors[vector_id])
 
 
 def test_a_vector_id_names_its_passage() -> None:

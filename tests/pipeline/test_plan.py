@@ -8,7 +8,13 @@ from bot.pipeline.index import BuildParameters, Manifest
 from bot.pipeline.index.plan import plan_build
 
 PARAMS = BuildParameters(
-    format=4, model="e5", max_passage_chars=1000, chunking_version=1, analyzer_version=1, vector_store="local"
+    format=4,
+    model="e5",
+    max_passage_chars=1000,
+    chunking_version=1,
+    analyzer_version=1,
+    vector_store="local",
+    vector_graph="hnsw 32",
 )
 
 
@@ -48,6 +54,27 @@ def test_other_parameters_or_missing_vectors_rebuild_everything() -> None:
     for old, vectors in ((_old({"a": "1"}, older), True), (_old({"a": "1"}), False)):
         plan = plan_build(old, {"a": "1"}, [], PARAMS, "s1", old_vectors=vectors)
         assert not plan.reusable and not plan.skip and plan.new == ("a",) and plan.embeds("a")
+        assert plan.same_model == vectors  # the vectors of the same model are still taken over by text
+
+
+def test_vectors_of_another_model_are_never_taken_over() -> None:
+    other = dataclasses.replace(PARAMS, model="minilm", vector_graph="hnsw 16")
+    plan = plan_build(_old({"a": "1"}, other), {"a": "1"}, [], PARAMS, "s1", old_vectors=True)
+    assert not plan.reusable and not plan.same_model and plan.embeds("a")
+
+
+def test_an_index_written_before_the_graph_was_recorded_reads_as_chromas_defaults() -> None:
+    import pytest
+
+    from bot.errors import IndexMismatchError
+    from bot.pipeline.index.manifest import vector_graph
+
+    stored = {f.name: getattr(PARAMS, f.name) for f in dataclasses.fields(PARAMS)}
+    del stored["vector_graph"]
+    assert BuildParameters.from_json(stored).vector_graph == vector_graph(16, 100, 100)
+    del stored["model"]
+    with pytest.raises(IndexMismatchError):
+        BuildParameters.from_json(stored)
 
 
 def test_changed_synonyms_build_again_without_embedding_anything() -> None:

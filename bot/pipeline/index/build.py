@@ -141,6 +141,8 @@ def _write_build(
         if old_id is not None:
             known = store.known(client, old_id, {r.hash for r in records})
             store.carry_over(client, old_id, build.id, plan.stale)
+        elif plan.same_model and build.old_id and build.old_folder:  # other parameters, same vectors
+            known = store.known(store.client(build.old_folder), build.old_id, {r.hash for r in records})
 
         def model() -> Embedder:
             from bot.pipeline.embeddings import load_embeddings

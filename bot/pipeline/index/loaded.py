@@ -22,7 +22,7 @@ from bot.pipeline.index.manifest import (
     read_manifest,
 )
 from bot.pipeline.index.store import IndexVectors, store_for
-from bot.pipeline.index.vectors import VectorKind, passage_of, sentence_id
+from bot.pipeline.index.vectors import VectorKind, passage_of, question_id, sentence_id
 from bot.pipeline.lexical import LexicalIndex
 
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
@@ -91,6 +91,33 @@ class LoadedIndex:
                     scores[position], present[position] = similarity, True
         return out
 
+    def vector_ids(self, kind: VectorKind, passage: Passage) -> list[str]:
+        """The ids of the vectors of one kind a passage has (vectors.vector_records writes them)."""
+        if passage.is_outline:
+            return []
+        if kind is VectorKind.TEXT:
+            return [passage.id]
+        if kind is VectorKind.QUESTION:
+            return [question_id(passage.id, n) for n in range(1, len(passage.questions) + 1)]
+        return [sentence_id(passage.id, n) for n in range(len(quote_units(passage)))]
+
+    def similarities(self, kind: VectorKind, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
+        """Exactly, from their stored vectors: each of these passages' best similarity among its
+        vectors of one kind (one look-up by id, no nearest-neighbour search). Passages without
+        a vector of that kind are left out."""
+        ids = [vector_id for i in positions for vector_id in self.vector_ids(kind, self.passages[i])]
+        if not ids:
+            return {}
+        got = self.vectors[kind].get(ids=ids, include=["embeddings"])
+        if got["embeddings"] is None or not len(got["ids"]):
+            return {}
+        values = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        best: dict[int, float] = {}
+        for vector_id, value in zip(got["ids"], values, strict=True):
+            position = self.position[passage_of(vector_id)]
+            best[position] = max(best.get(position, -1.0), float(value))
+        return best
+
     def _sentence_matrix(self, units: list[tuple[str, int]]) -> np.ndarray:
         """The stored vectors of sentences (passage id, number), one row each, in that order; zeros
         for a sentence without a stored vector, so a row always stands for its sentence."""
@@ -121,8 +148,9 @@ OLD_LAYOUT = (
     "Bitte `python -m bot index --rebuild` ausführen."
 )
 OTHER_PARAMETERS = (
-    "Der Index wurde mit einem anderen Modell oder anderen Abschnitts-Einstellungen gebaut. "
-    "Bitte `python -m bot index --rebuild` ausführen."
+    "Der Index wurde mit anderen Einstellungen gebaut (Modell, Abschnitte oder Suchgraph). "
+    "Bitte `python -m bot index` ausführen (Texte desselben Modells werden übernommen; "
+    "`--rebuild` bettet alles neu ein)."
 )
 
 

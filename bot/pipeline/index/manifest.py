@@ -43,16 +43,27 @@ class BuildParameters:
     chunking_version: int
     analyzer_version: int
     vector_store: str  # "local" (embedded Chroma) or "server"
+    vector_graph: str  # the HNSW parameters of its collections (Chroma's defaults before they were set)
 
     @classmethod
     def from_json(cls, data: object) -> BuildParameters:
         """The parameters as manifest.json stores them; older formats read the same keys."""
         if not isinstance(data, dict):
             raise IndexMismatchError(FOREIGN)
-        try:
-            return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
-        except KeyError as exc:
-            raise IndexMismatchError(FOREIGN) from exc
+        values = {**ADDED, **data}
+        names = [f.name for f in dataclasses.fields(cls)]
+        if any(name not in values for name in names):
+            raise IndexMismatchError(FOREIGN)
+        return cls(**{name: values[name] for name in names})
+
+
+def vector_graph(neighbors: int, construction_ef: int, search_ef: int) -> str:
+    """The HNSW parameters as the manifest records them."""
+    return f"hnsw neighbors={neighbors} ef_construction={construction_ef} ef_search={search_ef}"
+
+
+# Parameters recorded since a later version: what indexes written before meant by them.
+ADDED = {"vector_graph": vector_graph(16, 100, 100)}
 
 
 def build_parameters(settings: Settings) -> BuildParameters:
@@ -66,6 +77,7 @@ def build_parameters(settings: Settings) -> BuildParameters:
         chunking_version=CHUNKING_VERSION,
         analyzer_version=ANALYZER_VERSION,
         vector_store="server" if settings.chroma_url else "local",
+        vector_graph=vector_graph(settings.hnsw_neighbors, settings.hnsw_construction_ef, settings.hnsw_search_ef),
     )
 
 

@@ -20,6 +20,9 @@ class BuildPlan:
     kept: tuple[str, ...]  # broken by an edit: serve their last good version from the old build
     reusable: bool  # the old build's vectors can be carried over (same parameters, vectors there)
     skip: bool  # nothing changed: the old build stays as it is
+    # The old build's vectors are the same model's: a text it holds is taken over, not embedded,
+    # even when other parameters (passage length, the graph) make every document new.
+    same_model: bool = False
 
     @property
     def unchanged(self) -> int:
@@ -60,4 +63,5 @@ def plan_build(
     removed = tuple(d for d in before if d not in documents)
     same_synonyms = old is not None and old.synonyms == synonyms_hash
     skip = reusable and not (new or changed or removed) and same_synonyms
-    return BuildPlan(documents, new, changed, removed, kept, reusable, skip)
+    same_model = old is not None and old.parameters.model == parameters.model and old_vectors
+    return BuildPlan(documents, new, changed, removed, kept, reusable, skip, same_model)

@@ -24,6 +24,7 @@ from bot.pipeline.index.vectors import VectorKind
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.collection_configuration import CreateHNSWConfiguration
     from chromadb.api.models.Collection import Collection
     from chromadb.api.types import Where
     from chromadb.config import Settings as ChromaSettings
@@ -53,9 +54,18 @@ def _chroma_settings() -> ChromaSettings:
 
 
 class VectorStore:
-    """The vectors of the index's builds; subclasses say where they are kept."""
+    """The vectors of the index's builds; subclasses say where they are kept. New collections
+    get the nearest-neighbour graph the settings ask for (cosine distance)."""
 
     kind = ""
+
+    def __init__(self, settings: Settings) -> None:
+        self.graph: CreateHNSWConfiguration = {
+            "space": "cosine",
+            "max_neighbors": settings.hnsw_neighbors,
+            "ef_construction": settings.hnsw_construction_ef,
+            "ef_search": settings.hnsw_search_ef,
+        }
 
     def client(self, build_dir: Path) -> ClientAPI:
         """The Chroma client that holds this build's vectors."""
@@ -78,7 +88,7 @@ class VectorStore:
         return {
             kind: client.get_or_create_collection(
                 self.collection_name(build_id, kind),
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": self.graph},
                 embedding_function=None,
             )
             for kind in VectorKind
@@ -152,7 +162,8 @@ class ServerStore(VectorStore):
 
     kind = "server"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, settings: Settings, url: str) -> None:
+        super().__init__(settings)
         self.url = url
 
     def client(self, build_dir: Path) -> ClientAPI:
@@ -227,4 +238,4 @@ def _any_of(key: str, values: list[str]) -> Where:
 
 def store_for(settings: Settings) -> VectorStore:
     """The server when BOT_CHROMA_URL is set, else the embedded store."""
-    return ServerStore(settings.chroma_url) if settings.chroma_url else EmbeddedStore()
+    return ServerStore(settings, settings.chroma_url) if settings.chroma_url else EmbeddedStore(settings)
