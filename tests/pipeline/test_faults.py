@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.ops.bench import generate_corpus
 from bot.pipeline.index import BUILDS, build_index, open_index, read_manifest
 from tests.support import REPO, bot_env
-from tests.support.index import stored_ids
+from tests.support.index import expected_ids, stored_ids
 
 QUESTION = "Muss ich Inhalte kennzeichnen, die mit KI erstellt wurden?"
 
@@ -78,4 +78,4 @@ def test_two_index_runs_at_once_are_serialised(served: Settings, embeddings) -> 
     assert '"unchanged": 5' in summaries[0] + summaries[1], "the second run saw the first run's result"
     index = open_index(served, embeddings)
     ids = stored_ids(index)
-    assert len(ids) == len(set(ids)) == index.manifest.total_vectors
+    assert sorted(ids) == expected_ids(index) and len(ids) == index.manifest.total_vectors

@@ -174,6 +174,31 @@ def test_a_failed_run_leaves_the_previous_index_serving(small: Settings, embeddi
     assert build_index(small, embeddings=embeddings).added == 1
 
 
+def test_old_builds_that_cannot_be_pruned_stay_for_the_next_run(
+    small: Settings, embeddings, monkeypatch
+) -> None:
+    from bot.pipeline.index.store import EmbeddedStore
+
+    builds = small.index_dir / "builds"
+    for n in range(3):
+        write_doc(small.corpus_dir, f"neu{n}", titel=f"Synthetisch {n}")
+        build_index(small, embeddings=embeddings)
+    assert len(list(builds.iterdir())) == 2  # the current build and the one before
+
+    def unreachable(self, client, dropped):
+        raise ConnectionError("Chroma-Server weg (simuliert)")
+
+    monkeypatch.setattr(EmbeddedStore, "prune", unreachable)
+    write_doc(small.corpus_dir, "neu3", titel="Synthetisch 3")
+    report = build_index(small, embeddings=embeddings)  # the new build serves: the run succeeds
+    assert report.added == 1 and len(list(builds.iterdir())) == 3
+    assert {p.doc_id for p in open_index(small, embeddings).passages} >= {"neu3"}
+    monkeypatch.undo()
+    write_doc(small.corpus_dir, "neu4", titel="Synthetisch 4")
+    build_index(small, embeddings=embeddings)
+    assert len(list(builds.iterdir())) == 2  # pruned once the store answers again
+
+
 def test_the_running_assistant_picks_up_a_new_index(small: Settings, embeddings) -> None:
     from bot.pipeline.assistant import Assistant
 

@@ -10,9 +10,10 @@ import pytest
 
 from bot.config import Settings
 from bot.pipeline.index import build_index, open_index
+from bot.pipeline.index.store import store_for
 from tests.support import REPO, free_port, write_doc
 from tests.support.chroma import chroma_server
-from tests.support.index import stored_ids
+from tests.support.index import expected_ids, stored_ids
 
 QUESTION = "Darf ich Klientendaten in ChatGPT kopieren?"
 
@@ -46,7 +47,7 @@ def test_incremental_update_on_the_server_copies_unchanged_vectors(
     assert (report.added, report.unchanged, report.passages) == (1, 5, first.passages + 1)
     index = open_index(settings, embeddings)
     ids = stored_ids(index)
-    assert len(ids) == len(set(ids)) == index.manifest.total_vectors
+    assert sorted(ids) == expected_ids(index) and len(ids) == index.manifest.total_vectors
     assert {p.id for p in index.passages if not p.is_outline} <= set(ids)  # outlines have no vectors
 
 
@@ -81,10 +82,16 @@ def test_indexes_sharing_a_server_keep_each_others_vectors(
         first.corpus_dir, "drohnen", titel="Synthetische Drohnenregel", body="Drohnen fliegen nur angemeldet."
     )
     build_index(first, embeddings=embeddings)
+    builds = []
     for body in ("Erste Fassung.", "Zweite Fassung.", "Dritte Fassung."):  # builds come and go
         write_doc(second.corpus_dir, "fahrzeuge", titel="Synthetische Fahrzeugregel", body=body)
         build_index(second, embeddings=embeddings)
-    index = open_index(first, embeddings)
-    ids = stored_ids(index)
-    assert len(ids) == index.manifest.total_vectors > 0
-    assert {i.split("::")[0] for i in ids} == {p.id for p in index.passages}
+        builds.append(open_index(second, embeddings).manifest.build)
+    for settings in (first, second):
+        index = open_index(settings, embeddings)
+        ids = stored_ids(index)
+        assert sorted(ids) == expected_ids(index) and len(ids) == index.manifest.total_vectors > 0
+    store = store_for(second)
+    on_server = {c.name for c in store.client(second.index_dir).list_collections()}
+    assert set(store.names(builds[0]).values()).isdisjoint(on_server)  # the second's oldest build went
+    assert set(store.names(builds[1]).values()) <= on_server  # the previous one stays for readers

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import time
 import uuid
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
     from bot.pipeline.embeddings import Embedder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,10 @@ def _switch(
     write_json(index_dir / MANIFEST, manifest.to_json())
     keep = {build.id, build.old_id}
     dropped = [folder for folder in (index_dir / BUILDS).iterdir() if folder.name not in keep]
+    try:  # the new build serves already: tidying up must not fail the run
+        store.prune(written.client, [folder.name for folder in dropped])
+    except Exception:  # the server's errors vary; the folders stay, so the next run tries again
+        log.warning("Alte Builds %s nicht entfernt; der nächste Lauf versucht es erneut", [f.name for f in dropped])
+        return
     for folder in dropped:
         shutil.rmtree(folder, ignore_errors=True)
-    store.prune(written.client, [folder.name for folder in dropped])

@@ -207,14 +207,15 @@ class ServerStore(VectorStore):
                     )
 
     def discard(self, build_id: str, build_dir: Path) -> None:
-        super().discard(build_id, build_dir)
-        try:
+        try:  # the collections first: while the folder is there, a later run still knows the build
             client = self.client(build_dir)
             for name in self.names(build_id).values():
                 if name in _names_on(client):
                     client.delete_collection(name)
-        except Exception:  # the server may be what failed; the collections are then unreferenced
+        except Exception:  # the server may be what failed; the folder stays for the next run's prune
             log.warning("Unvollständige Sammlungen von %s nicht entfernt", build_id)
+            return
+        super().discard(build_id, build_dir)
 
     def prune(self, client: ClientAPI, dropped: list[str]) -> None:
         # Only this index's builds: other indexes may share the server. A build of the old
