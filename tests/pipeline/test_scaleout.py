@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import Settings
@@ -95,3 +96,30 @@ def test_indexes_sharing_a_server_keep_each_others_vectors(
     on_server = {c.name for c in store.client(second.index_dir).list_collections()}
     assert set(store.names(builds[0]).values()).isdisjoint(on_server)  # the second's oldest build went
     assert set(store.names(builds[1]).values()) <= on_server  # the previous one stays for readers
+
+
+def test_an_embedded_index_moves_to_the_server_without_embedding_again(
+    chroma_url: str, embeddings, tmp_path: Path
+) -> None:
+    from bot.pipeline.index import VectorKind
+
+    local = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    write_doc(
+        local.corpus_dir,
+        "umzug",
+        titel="Synthetische Umzugsregel",
+        body="Kisten werden beschriftet. Sie sind blau.",
+    )
+    first = build_index(local, embeddings=embeddings)
+    before = open_index(local, embeddings)
+    served = local.model_copy(update={"chroma_url": chroma_url})
+    report = build_index(served, embeddings=embeddings)
+    assert (report.embedded, report.reused, report.vectors) == (0, first.embedded, first.vectors)
+    after = open_index(served, embeddings)
+    assert after.manifest.parameters.vector_store == "server"
+    for kind in VectorKind:
+        old, new = (i.vectors[kind].get(include=["embeddings"]) for i in (before, after))
+        assert sorted(old["ids"]) == sorted(new["ids"])
+        vectors = dict(zip(old["ids"], old["embeddings"], strict=True))
+        for vector_id, vector in zip(new["ids"], new["embeddings"], strict=True):
+            assert np.allclose(vector, vectors[vector_id], atol=1e-6)  # as stored, over HTTP

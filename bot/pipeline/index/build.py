@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.config import Settings
-from bot.errors import IndexMismatchError
+from bot.errors import IndexMismatchError, IndexMissingError
 from bot.locks import exclusive
 from bot.pipeline.chunking import Passage, cut_passages
 from bot.pipeline.corpus import load_corpus, load_synonyms, synonyms_sha256
@@ -34,7 +34,7 @@ from bot.pipeline.index.manifest import (
     write_json,
 )
 from bot.pipeline.index.plan import BuildPlan, plan_build
-from bot.pipeline.index.store import VectorStore, store_for
+from bot.pipeline.index.store import EmbeddedStore, VectorStore, store_for
 from bot.pipeline.index.vectors import Progress, VectorKind, vector_records
 from bot.pipeline.index.writer import Written, write_vectors
 
@@ -108,6 +108,7 @@ class _Build:
     folder: Path
     old_id: str | None
     old_folder: Path | None
+    old_store: VectorStore | None  # where the old build's vectors are (embedded, when moving to a server)
     parameters: BuildParameters
     synonyms_hash: str
 
@@ -119,6 +120,28 @@ class _Written:
     client: ClientAPI
     counts: dict[VectorKind, int]
     vectors: Written
+
+
+def _store_of(old: Manifest | None, store: VectorStore, settings: Settings) -> VectorStore | None:
+    """The store that holds the old build's vectors: this one, or the embedded folders an index
+    moving to a Chroma server leaves behind (a server's, without its address, is out of reach)."""
+    if old is None:
+        return None
+    if old.parameters.vector_store == store.kind:
+        return store
+    return EmbeddedStore(settings) if old.parameters.vector_store == EmbeddedStore.kind else None
+
+
+def _known_elsewhere(
+    store: VectorStore, folder: Path, build_id: str, hashes: set[str]
+) -> dict[str, np.ndarray]:
+    """The same model's vectors of an old build with other parameters, by text hash; none when
+    they cannot be read (then everything is embedded, as on a first run)."""
+    try:
+        return store.known(store.client(folder), build_id, hashes)
+    except (IndexMismatchError, IndexMissingError):
+        log.warning("Vektoren des alten Builds %s nicht lesbar; alles wird neu eingebettet", build_id)
+        return {}
 
 
 def _write_build(
@@ -144,8 +167,10 @@ def _write_build(
         if old_id is not None:
             known = store.known(client, old_id, {r.hash for r in records})
             store.carry_over(client, old_id, build.id, plan.stale)
-        elif plan.same_model and build.old_id and build.old_folder:  # other parameters, same vectors
-            known = store.known(store.client(build.old_folder), build.old_id, {r.hash for r in records})
+        elif plan.same_model and build.old_id and build.old_folder and build.old_store:
+            known = _known_elsewhere(
+                build.old_store, build.old_folder, build.old_id, {r.hash for r in records}
+            )
 
         def model() -> Embedder:
             from bot.pipeline.embeddings import load_embeddings
@@ -198,6 +223,7 @@ def build_index(
         synonyms_hash = synonyms_sha256(settings.corpus_dir)
         old = _usable_manifest(index_dir, rebuild)
         old_folder = index_dir / BUILDS / old.build if old else None
+        old_store = _store_of(old, store, settings)
         parameters = build_parameters(settings)
         plan = plan_build(
             old,
@@ -205,7 +231,7 @@ def build_index(
             loaded.broken,
             parameters,
             synonyms_hash,
-            old_vectors=store.has_vectors(old_folder),
+            old_vectors=old_store is not None and old_store.has_vectors(old_folder),
         )
         if plan.skip and old is not None:
             seconds = time.perf_counter() - started
@@ -224,7 +250,9 @@ def build_index(
         passages += old_passages(old_folder, set(plan.kept)) if plan.kept else []
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         old_id = old.build if old else None
-        build = _Build(build_id, index_dir / BUILDS / build_id, old_id, old_folder, parameters, synonyms_hash)
+        build = _Build(
+            build_id, index_dir / BUILDS / build_id, old_id, old_folder, old_store, parameters, synonyms_hash
+        )
         written = _write_build(settings, store, build, plan, passages, synonyms, embeddings, progress)
         _switch(index_dir, store, written, build, plan, len(passages))
         return IndexReport(
@@ -265,7 +293,9 @@ def _switch(
     try:  # the new build serves already: tidying up must not fail the run
         store.prune(written.client, [folder.name for folder in dropped])
     except Exception:  # the server's errors vary; the folders stay, so the next run tries again
-        log.warning("Alte Builds %s nicht entfernt; der nächste Lauf versucht es erneut", [f.name for f in dropped])
+        log.warning(
+            "Alte Builds %s nicht entfernt; der nächste Lauf versucht es erneut", [f.name for f in dropped]
+        )
         return
     for folder in dropped:
         shutil.rmtree(folder, ignore_errors=True)
