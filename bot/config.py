@@ -73,11 +73,12 @@ class Settings(BaseSettings):
     # 1 ms more per query. Part of the index's identity (a change re-creates the collections
     # from the stored vectors, nothing is embedded again).
     hnsw_neighbors: int = Field(default=32, ge=4)
-    """Nachbarn je Vektor im Suchgraphen (HNSW, Chroma `max_neighbors`)."""
+    """Nachbarn je Vektor im Suchgraphen (HNSW, Chroma `max_neighbors`; Änderung: `index` baut die
+    Sammlungen aus den gespeicherten Vektoren neu, ohne einzubetten)."""
     hnsw_construction_ef: int = Field(default=400, ge=10)
-    """Suchbreite beim Aufbau des Suchgraphen (HNSW `ef_construction`)."""
+    """Suchbreite beim Aufbau des Suchgraphen (HNSW `ef_construction`; Änderung wie oben)."""
     hnsw_search_ef: int = Field(default=400, ge=10)
-    """Suchbreite einer Anfrage im Suchgraphen (HNSW `ef_search`)."""
+    """Suchbreite einer Anfrage im Suchgraphen (HNSW `ef_search`; Änderung wie oben)."""
 
     # Answers computed at once per chat process; more only make them fight over the cores
     # (measured: 50 sessions ran 44 ms of CPU per answer instead of 20 ms). With a torch model

@@ -343,8 +343,8 @@ def test_another_graph_re_creates_the_collections_from_the_stored_vectors(
     first = build_index(small, embeddings=embeddings)
     before = open_index(small, embeddings)
     wider = small.model_copy(update={"hnsw_neighbors": 48, "hnsw_search_ef": 500})
-    with pytest.raises(IndexMismatchError, match="--rebuild"):
-        open_index(wider, embeddings)
+    served = open_index(wider, embeddings)  # another graph serves until the next index run
+    assert served.manifest.parameters == before.manifest.parameters
 
     def no_model(texts: list[str]) -> list[list[float]]:
         raise AssertionError(f"embedded again: {texts}")
@@ -366,6 +366,21 @@ def test_another_graph_re_creates_the_collections_from_the_stored_vectors(
         vectors = dict(zip(old["ids"], np.asarray(old["embeddings"]), strict=True))
         for vector_id, vector in zip(new["ids"], np.asarray(new["embeddings"]), strict=True):
             assert np.array_equal(vector, vectors[vector_id])
+
+
+def test_old_vectors_that_cannot_be_read_mean_a_full_embed_not_a_failed_run(
+    small: Settings, embeddings, monkeypatch
+) -> None:
+    from bot.pipeline.index.store import EmbeddedStore
+
+    first = build_index(small, embeddings=embeddings)
+
+    def damaged(self, client, build_id, hashes):
+        raise RuntimeError("database disk image is malformed (simuliert)")
+
+    monkeypatch.setattr(EmbeddedStore, "known", damaged)
+    report = build_index(small.model_copy(update={"hnsw_neighbors": 24}), embeddings=embeddings)
+    assert (report.embedded, report.reused, report.vectors) == (first.embedded, 0, first.vectors)
 
 
 def test_a_vector_id_names_its_passage() -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.config import Settings
-from bot.errors import IndexMismatchError, IndexMissingError
+from bot.errors import IndexMismatchError
 from bot.locks import exclusive
 from bot.pipeline.chunking import Passage, cut_passages
 from bot.pipeline.corpus import load_corpus, load_synonyms, synonyms_sha256
@@ -139,8 +139,8 @@ def _known_elsewhere(
     they cannot be read (then everything is embedded, as on a first run)."""
     try:
         return store.known(store.client(folder), build_id, hashes)
-    except (IndexMismatchError, IndexMissingError):
-        log.warning("Vektoren des alten Builds %s nicht lesbar; alles wird neu eingebettet", build_id)
+    except Exception:  # Chroma's and SQLite's errors vary; reading old vectors is only a saving
+        log.warning("Vektoren des alten Builds %s nicht lesbar; alles wird neu eingebettet", build_id, exc_info=True)
         return {}
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,7 @@ from bot.pipeline.index.store import IndexVectors, store_for
 from bot.pipeline.index.vectors import VectorKind, passage_of, question_id, sentence_id
 from bot.pipeline.lexical import LexicalIndex
 
+log = logging.getLogger(__name__)
 NO_INDEX = "Kein Index gefunden. Bitte `python -m bot index` ausführen."
 
 
@@ -111,7 +114,11 @@ class LoadedIndex:
         got = self.vectors[kind].get(ids=ids, include=["embeddings"])
         if got["embeddings"] is None or not len(got["ids"]):
             return {}
-        values = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        stored = np.asarray(got["embeddings"], dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        # Cosine, as the collections measure it (both engines return unit vectors already).
+        norms = np.linalg.norm(stored, axis=1) * (float(np.linalg.norm(query)) or 1.0)
+        values = (stored @ query) / np.where(norms > 0, norms, 1.0)
         best: dict[int, float] = {}
         for vector_id, value in zip(got["ids"], values, strict=True):
             position = self.position[passage_of(vector_id)]
@@ -148,9 +155,8 @@ OLD_LAYOUT = (
     "Bitte `python -m bot index --rebuild` ausführen."
 )
 OTHER_PARAMETERS = (
-    "Der Index wurde mit anderen Einstellungen gebaut (Modell, Abschnitte oder Suchgraph). "
-    "Bitte `python -m bot index` ausführen (Texte desselben Modells werden übernommen; "
-    "`--rebuild` bettet alles neu ein)."
+    "Der Index wurde mit anderen Einstellungen gebaut (Modell, Abschnitte oder Vektorspeicher). "
+    "Bitte `python -m bot index` ausführen (`--rebuild` bettet alles neu ein)."
 )
 
 
@@ -164,8 +170,12 @@ def open_index(settings: Settings, embeddings: Embedder | None = None) -> Loaded
     wanted = build_parameters(settings)
     if manifest.parameters.format != wanted.format:
         raise IndexMismatchError(OLD_LAYOUT)
-    if manifest.parameters != wanted:
+    # The search graph changes only how surely the nearest vectors are found, never what they
+    # are: an index built with another one serves until the next `index` run re-creates it.
+    if dataclasses.replace(manifest.parameters, vector_graph=wanted.vector_graph) != wanted:
         raise IndexMismatchError(OTHER_PARAMETERS)
+    if manifest.parameters.vector_graph != wanted.vector_graph:
+        log.warning("Index mit anderem Suchgraphen (%s); `python -m bot index` baut ihn neu", manifest.parameters.vector_graph)
     build_dir = settings.index_dir / BUILDS / manifest.build
     try:
         data = json.loads((build_dir / PASSAGES).read_text(encoding="utf-8"))
