@@ -383,6 +383,24 @@ def test_old_vectors_that_cannot_be_read_mean_a_full_embed_not_a_failed_run(
     assert (report.embedded, report.reused, report.vectors) == (first.embedded, 0, first.vectors)
 
 
+def test_a_rebuild_keeps_the_served_build_for_the_running_chat(small: Settings, embeddings) -> None:
+    from bot.pipeline.assistant import Assistant
+
+    build_index(small, embeddings=embeddings)
+    assistant = Assistant(small, open_index(small, embeddings))
+    before = assistant.ask("Wie werden Testtexte versehen?").answer
+    served = open_index(small, embeddings).manifest.build
+    build_index(small, rebuild=True, embeddings=embeddings)
+    assert (small.index_dir / "builds" / served).is_dir()
+    assert (
+        assistant.index.passages
+        and assistant.ask("Wie werden Testtexte versehen?").answer.text == before.text
+    )
+    write_doc(small.corpus_dir, "neu", titel="Synthetisch neu")
+    build_index(small, embeddings=embeddings)
+    assert not (small.index_dir / "builds" / served).exists()  # two runs later it goes
+
+
 def test_a_vector_id_names_its_passage() -> None:
     from bot.pipeline.index import question_id, sentence_id
     from bot.pipeline.index.vectors import passage_of

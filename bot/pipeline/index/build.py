@@ -122,6 +122,17 @@ class _Written:
     vectors: Written
 
 
+def _served_build(index_dir: Path) -> str | None:
+    """The build the manifest names even when it is not built on (`--rebuild`, an unreadable or
+    older manifest): a chat may still read it, so it stays until the next run."""
+    try:
+        data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    build = data.get("build") if isinstance(data, dict) else None
+    return build if isinstance(build, str) and (index_dir / BUILDS / build).is_dir() else None
+
+
 def _store_of(old: Manifest | None, store: VectorStore, settings: Settings) -> VectorStore | None:
     """The store that holds the old build's vectors: this one, or the embedded folders an index
     moving to a Chroma server leaves behind (a server's, without its address, is out of reach)."""
@@ -222,7 +233,8 @@ def build_index(
         synonyms = load_synonyms(settings.corpus_dir)
         synonyms_hash = synonyms_sha256(settings.corpus_dir)
         old = _usable_manifest(index_dir, rebuild)
-        old_folder = index_dir / BUILDS / old.build if old else None
+        served = old.build if old else _served_build(index_dir)  # stays for the chat reading it
+        old_folder = index_dir / BUILDS / served if served else None
         old_store = _store_of(old, store, settings)
         parameters = build_parameters(settings)
         plan = plan_build(
@@ -249,7 +261,7 @@ def build_index(
         passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
         passages += old_passages(old_folder, set(plan.kept)) if plan.kept else []
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        old_id = old.build if old else None
+        old_id = served
         build = _Build(
             build_id, index_dir / BUILDS / build_id, old_id, old_folder, old_store, parameters, synonyms_hash
         )
