@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # The nearest-neighbour graph of each collection (Chroma's HNSW). Chroma's defaults (16
     # neighbours, ef 100) returned 0.65 of the exact 40 nearest text vectors among 10,000
     # generated documents of near-identical sentences; 32 / 400 / 400 returned 0.93, at about
-    # 1 ms more per query. Part of the index's identity (a change re-creates the collections
-    # from the stored vectors, nothing is embedded again).
+    # 1 ms more per query. Recorded in the manifest: an index built with another graph serves
+    # until the next `index` run re-creates its collections from the stored vectors (nothing is
+    # embedded again).
     hnsw_neighbors: int = Field(default=32, ge=4)
     """Nachbarn je Vektor im Suchgraphen (HNSW, Chroma `max_neighbors`; Änderung: `index` baut die
     Sammlungen aus den gespeicherten Vektoren neu, ohne einzubetten)."""

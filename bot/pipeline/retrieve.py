@@ -197,31 +197,28 @@ class Retriever:
     def _with_lexical_candidates(
         self, bm25: np.ndarray, dense: dict[str, tuple[np.ndarray, np.ndarray]], vector: np.ndarray
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """The dense similarities, completed for the best lexical candidates: computed exactly
-        from their stored vectors when the text query did not return them, and their best
-        sentence always (the search may have reached a passage through a weaker sentence: 10,000
-        documents hit@1 0.729 -> 0.741). A passage's fused score must not depend on whether the
-        approximate search reached it: among 10,000 generated documents of near-identical sentences, HNSW
-        returned none of the right passages' vectors for most of a gold set whose passages BM25
-        ranked first (hit@1 0.294 -> 0.729). Example questions are left as searched: a passage
-        of the page has dozens (13 ms to fetch), and they only add to what its text says."""
+        """The dense similarities, completed for the best lexical candidates from their stored
+        vectors: the text when the text query did not return it, the best sentence always (the
+        search may have reached a passage through a weaker one). A passage's fused score must not
+        depend on whether the approximate search reached it: among 10,000 generated documents of
+        near-identical sentences HNSW returned none of the right passages' vectors for most of a
+        gold set whose passages BM25 ranked first (hit@1 0.294 -> 0.741). Example questions stay
+        as searched: a passage of the page has dozens (13 ms to fetch), and they only add to what
+        its text says."""
         matched = np.flatnonzero(bm25 > 0)  # not the many ties at 0: they would all be sorted
         wanted = [int(matched[i]) for i in top_positions(bm25[matched], self.settings.candidates)]
         completed = {}
         for kind, (scores, present) in dense.items():
-            if kind == VectorKind.QUESTION:
-                missing = []
-            elif kind == VectorKind.SENTENCE:
-                missing = wanted  # a passage reached through a weaker sentence may have a better one
+            if kind == VectorKind.TEXT:
+                wanted_here = [i for i in wanted if not present[i]]
             else:
-                missing = [i for i in wanted if not present[i]]
-            found = self.index.similarities(VectorKind(kind), vector, missing) if missing else {}
+                wanted_here = wanted if kind == VectorKind.SENTENCE else []
+            found = self.index.similarities(VectorKind(kind), vector, wanted_here)
             if found:
                 scores, present = scores.copy(), present.copy()
                 for position, similarity in found.items():
-                    better = not present[position] or similarity > scores[position]
-                    scores[position] = similarity if better else scores[position]
-                    present[position] = True
+                    if not present[position] or similarity > scores[position]:
+                        scores[position], present[position] = similarity, True
             completed[kind] = (scores, present)
         return completed
 

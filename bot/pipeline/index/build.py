@@ -261,9 +261,8 @@ def build_index(
         passages = [p for d in active for p in cut_passages(d, settings.max_passage_chars)]
         passages += old_passages(old_folder, set(plan.kept)) if plan.kept else []
         build_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        old_id = served
         build = _Build(
-            build_id, index_dir / BUILDS / build_id, old_id, old_folder, old_store, parameters, synonyms_hash
+            build_id, index_dir / BUILDS / build_id, served, old_folder, old_store, parameters, synonyms_hash
         )
         written = _write_build(settings, store, build, plan, passages, synonyms, embeddings, progress)
         _switch(index_dir, store, written, build, plan, len(passages))

@@ -108,22 +108,27 @@ class LoadedIndex:
         """Exactly, from their stored vectors: each of these passages' best similarity among its
         vectors of one kind (one look-up by id, no nearest-neighbour search). Passages without
         a vector of that kind are left out."""
-        ids = [vector_id for i in positions for vector_id in self.vector_ids(kind, self.passages[i])]
-        if not ids:
+        found = self._stored(kind, [v for i in positions for v in self.vector_ids(kind, self.passages[i])])
+        if not found:
             return {}
-        got = self.vectors[kind].get(ids=ids, include=["embeddings"])
-        if got["embeddings"] is None or not len(got["ids"]):
-            return {}
-        stored = np.asarray(got["embeddings"], dtype=np.float32)
+        stored = np.array(list(found.values()), dtype=np.float32)
         query = np.asarray(vector, dtype=np.float32)
         # Cosine, as the collections measure it (both engines return unit vectors already).
         norms = np.linalg.norm(stored, axis=1) * (float(np.linalg.norm(query)) or 1.0)
         values = (stored @ query) / np.where(norms > 0, norms, 1.0)
         best: dict[int, float] = {}
-        for vector_id, value in zip(got["ids"], values, strict=True):
+        for vector_id, value in zip(found, values, strict=True):
             position = self.position[passage_of(vector_id)]
             best[position] = max(best.get(position, -1.0), float(value))
         return best
+
+    def _stored(self, kind: VectorKind, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these ids that the collection of one kind holds (one look-up)."""
+        if not ids:
+            return {}
+        got = self.vectors[kind].get(ids=ids, include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], vectors, strict=True)}
 
     def _sentence_matrix(self, units: list[tuple[str, int]]) -> np.ndarray:
         """The stored vectors of sentences (passage id, number), one row each, in that order; zeros
@@ -132,9 +137,7 @@ class LoadedIndex:
         ids = [sentence_id(pid, n) for pid, n in units]
         if not ids:
             return np.zeros((0, width), np.float32)
-        got = self.vectors[VectorKind.SENTENCE].get(ids=ids, include=["embeddings"])
-        vectors = got["embeddings"] if got["embeddings"] is not None else []
-        stored = dict(zip(got["ids"], vectors, strict=True))
+        stored = self._stored(VectorKind.SENTENCE, ids)
         empty = np.zeros(width, np.float32)
         return np.array([stored.get(i, empty) for i in ids], dtype=np.float32).reshape(len(ids), width)
 
